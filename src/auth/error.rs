@@ -1,0 +1,57 @@
+//! What went wrong, in domain words. `http::error` maps each variant to Nhost's wire codes.
+
+use crate::mail::MailError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such account, or a wrong secret: callers cannot tell which.
+    #[error("bad credentials")]
+    BadCredentials,
+    #[error("endpoint disabled by configuration")]
+    EndpointDisabled,
+    #[error("sign-up disabled")]
+    SignupDisabled,
+    #[error("user is disabled")]
+    UserDisabled,
+    #[error("user e-mail is not verified")]
+    Unverified,
+    #[error("anonymous users may not do this")]
+    ForbiddenAnonymous,
+    #[error("e-mail already in use")]
+    EmailTaken,
+    #[error("default role must be in allowed roles")]
+    DefaultRoleNotAllowed,
+    #[error("role not allowed")]
+    RoleNotAllowed,
+    #[error("redirectTo not allowed")]
+    RedirectNotAllowed,
+    #[error("invalid or expired refresh token")]
+    InvalidRefreshToken,
+    /// Missing, malformed, expired or badly signed bearer token.
+    #[error("unauthenticated")]
+    Unauthenticated,
+    #[error("elevated claim required")]
+    ElevationRequired,
+    /// The request is well-formed JSON but its content is unacceptable.
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
+    /// Unknown, used, expired, or issued for another flow or user.
+    #[error("challenge unknown, used, expired or not for this flow")]
+    ChallengeGone,
+    /// webauthn-rs rejected the credential.
+    #[error("webauthn ceremony failed")]
+    Ceremony(#[source] webauthn_rs_core::error::WebauthnError),
+    /// The authenticator's signature counter did not increase: possibly a cloned key.
+    #[error("signature counter regressed")]
+    CounterRegressed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    /// A server-side fault that is not the database (e.g. serialising ceremony state).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,201 @@
+//! Sessions: issuing, refreshing with rotation and reuse detection, signing out.
+
+use serde_json::json;
+use tracing::warn;
+
+use super::error::{Error, Result};
+use super::tokens::{hash_refresh_token, new_refresh_token};
+use super::{Auth, Runtime, check_user};
+use crate::model::{NewUser, RefreshTokenId, Secret, Timestamp, User, UserId};
+use crate::store::{AuditEvent, Inserted, NewRefreshToken, Rotation};
+
+/// A signed-in session as Nhost returns it.
+#[derive(Debug)]
+pub struct Session {
+    pub access_token: String,
+    pub access_token_expires_in: u64,
+    pub refresh_token: Secret,
+    pub refresh_token_id: RefreshTokenId,
+    pub user: User,
+}
+
+/// A refresh token generated before the row that holds it is written (possibly in the same
+/// transaction as the user).
+pub(crate) struct PendingSession {
+    pub row: NewRefreshToken,
+    pub token: Secret,
+}
+
+impl Auth {
+    pub(crate) fn pending_session(
+        &self,
+        rt: &Runtime,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> PendingSession {
+        let (token, hash) = new_refresh_token();
+        let ttl = chrono::Duration::from_std(rt.config.refresh_token_ttl)
+            .unwrap_or(chrono::Duration::MAX);
+        let row = NewRefreshToken {
+            id: RefreshTokenId::new_random(),
+            user_id,
+            hash,
+            expires_at: now.checked_add_signed(ttl).unwrap_or(now),
+            now,
+        };
+        PendingSession { row, token }
+    }
+
+    /// Turns a stored refresh token into the Session response, minting the access token.
+    pub(crate) fn finish_session(
+        &self,
+        rt: &Runtime,
+        user: User,
+        pending: PendingSession,
+        elevated: bool,
+    ) -> Result<Session> {
+        let access_token = rt.tokens.mint(&user, elevated, pending.row.now)?;
+        Ok(Session {
+            access_token,
+            access_token_expires_in: rt.tokens.access_ttl().as_secs(),
+            refresh_token: pending.token,
+            refresh_token_id: pending.row.id,
+            user,
+        })
+    }
+
+    /// Starts a new session (a new refresh-token family) for an already checked user.
+    pub(crate) async fn start_session(
+        &self,
+        rt: &Runtime,
+        user: User,
+        elevated: bool,
+    ) -> Result<Session> {
+        let pending = self.pending_session(rt, user.id, self.now());
+        self.store.start_session(&pending.row).await?;
+        self.finish_session(rt, user, pending, elevated)
+    }
+
+    /// `POST /token`: rotates the refresh token in place (same id, new value, sliding expiry).
+    /// A token that was already rotated away revokes its whole family.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session> {
+        let rt = self.runtime();
+        let now = self.now();
+        let (new_token, new_hash) = new_refresh_token();
+        let ttl = chrono::Duration::from_std(rt.config.refresh_token_ttl)
+            .unwrap_or(chrono::Duration::MAX);
+        let expires_at = now.checked_add_signed(ttl).unwrap_or(now);
+        let old_hash = hash_refresh_token(refresh_token);
+        let rotation = self
+            .store
+            .rotate_refresh_token(&old_hash, &new_hash, expires_at, now)
+            .await?;
+        let (id, user_id) = match rotation {
+            Rotation::Rotated { id, user_id } => (id, user_id),
+            Rotation::Unknown => return Err(Error::InvalidRefreshToken),
+            // Nhost: no reuse detection. A replayed token means it leaked; the family goes.
+            Rotation::Reused { id, user_id } => {
+                warn!(event = "refresh_token.reused", %user_id, family = %id,
+                      "rotated refresh token presented again: family revoked");
+                self.store
+                    .record_event(&AuditEvent {
+                        event: "refresh_token.reused",
+                        user_id: Some(user_id),
+                        detail: json!({ "refreshTokenId": id.to_string() }),
+                        now,
+                    })
+                    .await?;
+                return Err(Error::InvalidRefreshToken);
+            }
+        };
+        let user = self
+            .store
+            .get_user(user_id)
+            .await?
+            .ok_or(Error::InvalidRefreshToken)?;
+        check_user(&rt.config, &user, true)?;
+        let row = NewRefreshToken {
+            id,
+            user_id,
+            hash: new_hash,
+            expires_at,
+            now,
+        };
+        self.finish_session(
+            &rt,
+            user,
+            PendingSession {
+                row,
+                token: new_token,
+            },
+            false,
+        )
+    }
+
+    /// `POST /signout` for one session: deletes that refresh token (any type), if it exists.
+    pub async fn sign_out(&self, refresh_token: &str) -> Result<()> {
+        self.store
+            .delete_refresh_token(&hash_refresh_token(refresh_token))
+            .await?;
+        Ok(())
+    }
+
+    /// `POST /signout` with `all`: deletes every regular session of the user.
+    // Nhost: also deletes personal access tokens; signing out devices should not break
+    // integrations, so PATs stay.
+    pub async fn sign_out_everywhere(&self, user_id: UserId) -> Result<()> {
+        self.store.delete_sessions_of(user_id).await?;
+        Ok(())
+    }
+
+    /// `POST /signin/anonymous`.
+    pub async fn sign_in_anonymous(
+        &self,
+        display_name: Option<String>,
+        locale: Option<String>,
+        metadata: Option<serde_json::Value>,
+    ) -> Result<Session> {
+        let rt = self.runtime();
+        if !rt.config.anonymous_users_enabled {
+            return Err(Error::EndpointDisabled);
+        }
+        if rt.config.disable_signup {
+            return Err(Error::SignupDisabled);
+        }
+        let now = self.now();
+        let locale = locale
+            .filter(|l| rt.config.allowed_locales.contains(l))
+            .unwrap_or_else(|| rt.config.locale_default.clone());
+        let user = NewUser {
+            id: UserId::new_random(),
+            display_name: display_name.unwrap_or_else(|| "Anonymous User".into()),
+            avatar_url: String::new(),
+            locale,
+            email: None,
+            email_verified: false,
+            is_anonymous: true,
+            disabled: false,
+            default_role: "anonymous".into(),
+            roles: vec!["anonymous".into()],
+            metadata,
+            ticket: None,
+            now,
+        };
+        let pending = self.pending_session(&rt, user.id, now);
+        match self
+            .store
+            .create_user(&user, None, Some(&pending.row))
+            .await?
+        {
+            Inserted::New(_) => {}
+            Inserted::Conflict(_) => return Err(Error::Internal("anonymous user conflict".into())),
+        }
+        let stored = self
+            .store
+            .get_user(user.id)
+            .await?
+            .ok_or(Error::BadCredentials)?;
+        self.finish_session(&rt, stored, pending, false)
+    }
+}

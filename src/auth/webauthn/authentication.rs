@@ -1,0 +1,233 @@
+//! Assertion ceremonies: passkey sign-in (by e-mail or discoverable) and elevation.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tracing::{instrument, warn};
+use webauthn_rs_core::error::WebauthnError;
+use webauthn_rs_core::proto::{AuthenticationState, Credential, PublicKeyCredential};
+
+use super::credential::to_credential;
+use super::{from_json, policy, to_json, user_id_from_handle};
+use crate::auth::error::{Error, Result};
+use crate::auth::{AccessClaims, Auth, Runtime, Session, check_user};
+use crate::model::{Purpose, SecurityKey, User, UserId};
+use crate::store::{AuditEvent, KeyUse};
+
+/// `PublicKeyCredentialRequestOptions` as JSON, ready for `navigator.credentials.get`.
+pub struct RequestOptions(pub serde_json::Value);
+
+#[derive(Serialize, Deserialize)]
+struct AssertionState {
+    authentication: AuthenticationState,
+}
+
+impl Auth {
+    /// `POST /signin/webauthn`: with an e-mail, options listing that user's keys; without,
+    /// options for a discoverable (usernameless) credential.
+    #[instrument(skip_all)]
+    pub async fn begin_passkey_signin(&self, email: Option<&str>) -> Result<RequestOptions> {
+        let rt = self.webauthn_runtime()?;
+        let Some(email) = email else {
+            let (json, state) = request_options(&rt, vec![])?;
+            self.store_challenge(&rt, &json, Purpose::Signin, None, state)
+                .await?;
+            return Ok(RequestOptions(json));
+        };
+        let Some(user) = self.store.find_user_by_email(email).await? else {
+            // Same queries as for a known address, so timing says little about who exists.
+            self.store.keys_of(UserId::new_random()).await?;
+            return Err(Error::BadCredentials);
+        };
+        check_user(&rt.config, &user, false)?;
+        let keys = self.store.keys_of(user.id).await?;
+        let creds = usable_credentials(&rt, &keys);
+        if creds.is_empty() {
+            return Err(Error::InvalidRequest("user has no security keys"));
+        }
+        let (json, state) = request_options(&rt, creds)?;
+        self.store_challenge(&rt, &json, Purpose::Signin, Some(user.id), state)
+            .await?;
+        Ok(RequestOptions(json))
+    }
+
+    /// `POST /signin/webauthn/verify`: checks the assertion against the keys of the user the
+    /// challenge was bound to (or, for discoverable sign-in, the user named by the handle).
+    #[instrument(skip_all)]
+    pub async fn finish_passkey_signin(&self, credential: PublicKeyCredential) -> Result<Session> {
+        let rt = self.webauthn_runtime()?;
+        let taken = self
+            .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Signin)
+            .await?;
+        let handle_user = handle_user(&credential)?;
+        // Nhost: takes the user from the handle and fails with 500 when a non-resident key
+        // sends none; the challenge's user is the authority here, the handle must agree.
+        let user_id = match (taken.user_id, handle_user) {
+            (Some(bound), Some(named)) if bound != named => {
+                return Err(Error::InvalidRequest("userHandle names another user"));
+            }
+            (Some(bound), _) => bound,
+            (None, Some(named)) => named,
+            (None, None) => return Err(Error::InvalidRequest("userHandle required")),
+        };
+        let state: AssertionState = from_json(&taken.state)?;
+        let user = self
+            .verify_assertion(&rt, user_id, &credential, state)
+            .await?;
+        check_user(&rt.config, &user, false)?;
+        self.start_session(&rt, user, false).await
+    }
+
+    /// `POST /elevate/webauthn`: options listing the bearer's own keys.
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn begin_elevation(&self, claims: &AccessClaims) -> Result<RequestOptions> {
+        let rt = self.webauthn_runtime()?;
+        let user = self.user_from_claims(claims, false).await?;
+        let creds = usable_credentials(&rt, &self.store.keys_of(user.id).await?);
+        if creds.is_empty() {
+            return Err(Error::InvalidRequest("user has no security keys"));
+        }
+        let (json, state) = request_options(&rt, creds)?;
+        self.store_challenge(&rt, &json, Purpose::Elevate, Some(user.id), state)
+            .await?;
+        Ok(RequestOptions(json))
+    }
+
+    /// `POST /elevate/webauthn/verify`: a new session whose access token carries
+    /// `x-hasura-auth-elevated`.
+    // Nhost: verifies against the user stored in the challenge but elevates the bearer, so
+    // anyone's key could elevate a stolen token. Here the challenge must be the bearer's own
+    // elevation challenge and the key one of the bearer's keys.
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn finish_elevation(
+        &self,
+        claims: &AccessClaims,
+        credential: PublicKeyCredential,
+    ) -> Result<Session> {
+        let rt = self.webauthn_runtime()?;
+        let user = self.user_from_claims(claims, false).await?;
+        let taken = self
+            .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Elevate)
+            .await?;
+        if taken.user_id != Some(user.id) {
+            return Err(Error::ChallengeGone);
+        }
+        if handle_user(&credential)?.is_some_and(|named| named != user.id) {
+            return Err(Error::InvalidRequest("userHandle names another user"));
+        }
+        let state: AssertionState = from_json(&taken.state)?;
+        let user = self
+            .verify_assertion(&rt, user.id, &credential, state)
+            .await?;
+        self.start_session(&rt, user, true).await
+    }
+
+    /// Verifies the assertion against the user's current keys (fresh counters), records the
+    /// use, and flags a counter that did not increase as a possibly cloned key.
+    async fn verify_assertion(
+        &self,
+        rt: &Runtime,
+        user_id: UserId,
+        credential: &PublicKeyCredential,
+        mut state: AssertionState,
+    ) -> Result<User> {
+        let user = self
+            .store
+            .get_user(user_id)
+            .await?
+            .ok_or(Error::BadCredentials)?;
+        let keys = self.store.keys_of(user_id).await?;
+        state
+            .authentication
+            .set_allowed_credentials(usable_credentials(rt, &keys));
+        let now = self.now();
+        let result = match rt
+            .webauthn
+            .authenticate_credential(credential, &state.authentication)
+        {
+            Ok(result) => result,
+            // Nhost: ignores the counter. A counter that does not move forward means two
+            // copies of the private key may exist.
+            Err(WebauthnError::CredentialPossibleCompromise) => {
+                warn!(event = "webauthn.counter_regressed", %user_id,
+                      "signature counter did not increase: key may be cloned");
+                self.store
+                    .record_event(&AuditEvent {
+                        event: "webauthn.counter_regressed",
+                        user_id: Some(user_id),
+                        detail: json!({ "credentialId": credential.id }),
+                        now,
+                    })
+                    .await?;
+                return Err(Error::CounterRegressed);
+            }
+            Err(err) => return Err(Error::Ceremony(err)),
+        };
+        let key = keys
+            .iter()
+            .find(|k| k.credential_id.as_bytes() == result.cred_id().as_slice())
+            .ok_or(Error::BadCredentials)?;
+        // Backup eligibility is fixed when a credential is created; a change means a
+        // different authenticator. Keys stored by upstream Nhost have no flag to compare.
+        if key
+            .backup_eligible
+            .is_some_and(|be| be != result.backup_eligible())
+        {
+            return Err(Error::InvalidRequest("backup eligibility changed"));
+        }
+        let key_use = KeyUse {
+            counter: result.counter(),
+            backup_eligible: result.backup_eligible(),
+            backup_state: result.backup_state(),
+            now,
+        };
+        self.store
+            .record_key_use(user_id, &key.credential_id, &key_use)
+            .await?;
+        Ok(user)
+    }
+}
+
+/// The user named by the assertion's user handle, if it sent one.
+fn handle_user(credential: &PublicKeyCredential) -> Result<Option<UserId>> {
+    match credential.response.user_handle.as_deref() {
+        None | Some([]) => Ok(None),
+        Some(handle) => user_id_from_handle(handle)
+            .map(Some)
+            .ok_or(Error::InvalidRequest("userHandle")),
+    }
+}
+
+/// Credentials webauthn-rs can use; a stored key it cannot read is skipped, not fatal.
+fn usable_credentials(rt: &Runtime, keys: &[SecurityKey]) -> Vec<Credential> {
+    let uv = policy(rt.config.webauthn.user_verification);
+    keys.iter()
+        .filter_map(|k| match to_credential(k, uv) {
+            Ok(c) => Some(c),
+            Err(err) => {
+                warn!(key_id = %k.id, error = %err, "stored security key is unusable");
+                None
+            }
+        })
+        .collect()
+}
+
+/// Request options and the serialised state. Backup-eligibility upgrades are allowed in the
+/// library because keys from upstream have no stored flag; `verify_assertion` checks keys
+/// that do.
+fn request_options(rt: &Runtime, creds: Vec<Credential>) -> Result<(serde_json::Value, String)> {
+    let builder = rt
+        .webauthn
+        .new_challenge_authenticate_builder(
+            creds,
+            Some(policy(rt.config.webauthn.user_verification)),
+        )
+        .map_err(Error::Ceremony)?
+        .allow_backup_eligible_upgrade(true);
+    let (challenge, authentication) = rt
+        .webauthn
+        .generate_challenge_authenticate(builder)
+        .map_err(Error::Ceremony)?;
+    let json =
+        serde_json::to_value(&challenge.public_key).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok((json, to_json(&AssertionState { authentication })?))
+}

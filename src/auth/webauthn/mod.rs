@@ -1,0 +1,131 @@
+//! WebAuthn ceremonies over `webauthn-rs-core`: sign-up, sign-in (by e-mail or discoverable),
+//! adding a key, and elevation. Every ceremony's state lives in the database, bound to its
+//! flow and user, and is taken exactly once.
+
+mod authentication;
+mod credential;
+mod registration;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use webauthn_rs_core::WebauthnCore;
+use webauthn_rs_core::proto::UserVerificationPolicy;
+
+pub use authentication::RequestOptions;
+pub use registration::{CreationOptions, RegisteredKey};
+
+use super::error::{Error, Result};
+use crate::config::{UserVerification, WebauthnConfig};
+use crate::model::{Timestamp, UserId};
+
+/// Builds the relying party once per configuration; a bad RP fails start-up, not a request.
+pub fn relying_party(config: &WebauthnConfig) -> std::result::Result<WebauthnCore, String> {
+    if config.rp_id.is_empty() || config.rp_id.contains('/') || config.rp_id.contains(':') {
+        return Err(format!(
+            "AUTH_WEBAUTHN_RP_ID: {:?} is not a domain",
+            config.rp_id
+        ));
+    }
+    Ok(WebauthnCore::new_unsafe_experts_only(
+        &config.rp_name,
+        &config.rp_id,
+        config.rp_origins.clone(),
+        config.timeout,
+        // Origins match exactly: no subdomains, no other ports.
+        Some(false),
+        Some(false),
+    ))
+}
+
+pub(crate) fn policy(uv: UserVerification) -> UserVerificationPolicy {
+    match uv {
+        UserVerification::Required => UserVerificationPolicy::Required,
+        UserVerification::Preferred => UserVerificationPolicy::Preferred,
+        UserVerification::Discouraged => UserVerificationPolicy::Discouraged_DO_NOT_USE,
+    }
+}
+
+/// The WebAuthn user handle of a user: the bytes whose base64url text is the UUID string.
+/// Nhost sends `user.id` as the plain UUID string and browsers base64url-decode it, so the
+/// authenticator stores these 27 bytes; existing passkeys keep working.
+pub(crate) fn user_handle(user_id: UserId) -> Vec<u8> {
+    // 36 characters of [0-9a-f-] are valid unpadded base64url (36 * 6 = 27 * 8 bits).
+    URL_SAFE_NO_PAD
+        .decode(user_id.to_string())
+        .unwrap_or_else(|_| user_id.as_uuid().as_bytes().to_vec())
+}
+
+/// Reads a user handle back to a user id. Accepts the Nhost form (27 bytes, see
+/// `user_handle`), the 36 ASCII bytes of the UUID string, and the 16 raw UUID bytes.
+pub(crate) fn user_id_from_handle(handle: &[u8]) -> Option<UserId> {
+    let uuid = match handle.len() {
+        16 => Uuid::from_slice(handle).ok(),
+        36 => std::str::from_utf8(handle)
+            .ok()
+            .and_then(|s| Uuid::parse_str(s).ok()),
+        27 => Uuid::parse_str(&URL_SAFE_NO_PAD.encode(handle)).ok(),
+        _ => None,
+    }?;
+    Some(UserId::from_uuid(uuid))
+}
+
+/// The challenge the client signed, read from `clientDataJSON`: the key its ceremony is
+/// stored under. Only this field is read here; webauthn-rs checks the rest.
+pub(crate) fn client_challenge(client_data_json: &[u8]) -> Result<String> {
+    #[derive(Deserialize)]
+    struct ClientData {
+        challenge: String,
+    }
+    let data: ClientData = serde_json::from_slice(client_data_json)
+        .map_err(|_| Error::InvalidRequest("clientDataJSON"))?;
+    if data.challenge.is_empty() || data.challenge.len() > 256 {
+        return Err(Error::InvalidRequest("clientDataJSON.challenge"));
+    }
+    Ok(data.challenge.trim_end_matches('=').to_owned())
+}
+
+pub(crate) fn expiry(now: Timestamp, timeout: Duration) -> Timestamp {
+    now + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::minutes(5))
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("ceremony state: {e}")))
+}
+
+pub(crate) fn from_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Internal(format!("ceremony state: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_handle_round_trips_in_every_encoding() {
+        let id = UserId::new_random();
+        let handle = user_handle(id);
+        assert_eq!(handle.len(), 27);
+        assert_eq!(URL_SAFE_NO_PAD.encode(&handle), id.to_string());
+        assert_eq!(user_id_from_handle(&handle), Some(id));
+        assert_eq!(user_id_from_handle(id.to_string().as_bytes()), Some(id));
+        assert_eq!(user_id_from_handle(id.as_uuid().as_bytes()), Some(id));
+        assert_eq!(user_id_from_handle(b"short"), None);
+        assert_eq!(user_id_from_handle(&[0xff; 36]), None);
+    }
+
+    #[test]
+    fn client_challenge_is_read_and_bounded() {
+        assert_eq!(
+            client_challenge(br#"{"challenge":"abc","type":"x"}"#).unwrap(),
+            "abc"
+        );
+        assert!(client_challenge(b"not json").is_err());
+        assert!(client_challenge(br#"{"type":"x"}"#).is_err());
+        let long = format!(r#"{{"challenge":"{}"}}"#, "a".repeat(300));
+        assert!(client_challenge(long.as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,343 @@
+//! Registration ceremonies: passkey sign-up and adding a key to a signed-in user.
+
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use uuid::Uuid;
+use webauthn_rs_core::proto::{
+    AttestationConveyancePreference, CredentialID, RegisterPublicKeyCredential, RegistrationState,
+    ResidentKeyRequirement,
+};
+
+use super::credential::{attested_key, format_name, transport_names};
+use super::{client_challenge, expiry, from_json, policy, to_json, user_handle};
+use crate::auth::error::{Error, Result};
+use crate::auth::signup::{
+    SignUpOptions, email_allowed, email_valid, gravatar_url, validate_options, verification_ticket,
+};
+use crate::auth::{AccessClaims, Auth, Runtime, Session};
+use crate::model::{
+    CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose, SecurityKeyId, UserId,
+};
+use crate::store::{Conflict, Inserted};
+
+/// `PublicKeyCredentialCreationOptions` as JSON, ready for `navigator.credentials.create`.
+pub struct CreationOptions(pub serde_json::Value);
+
+/// A key added to a signed-in user.
+pub struct RegisteredKey {
+    pub id: SecurityKeyId,
+    pub nickname: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SignupState {
+    registration: RegistrationState,
+    user_id: Uuid,
+    email: String,
+    options: SignUpOptions,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AddKeyState {
+    registration: RegistrationState,
+}
+
+/// Nicknames are labels in a list; a bound keeps rows and responses small.
+const NICKNAME_MAX: usize = 255;
+
+impl Auth {
+    /// The runtime, if the WebAuthn endpoints are enabled.
+    pub(crate) fn webauthn_runtime(&self) -> Result<std::sync::Arc<Runtime>> {
+        let rt = self.runtime();
+        if rt.config.webauthn.enabled {
+            Ok(rt)
+        } else {
+            Err(Error::EndpointDisabled)
+        }
+    }
+
+    /// `POST /signup/webauthn`: creation options for a new account with this e-mail.
+    #[instrument(skip_all)]
+    pub async fn begin_passkey_signup(
+        &self,
+        email: &str,
+        options: SignUpOptions,
+    ) -> Result<CreationOptions> {
+        let rt = self.webauthn_runtime()?;
+        if rt.config.disable_signup {
+            return Err(Error::SignupDisabled);
+        }
+        if !email_valid(email) {
+            return Err(Error::InvalidRequest("email"));
+        }
+        let signup = validate_options(&rt.config, email, &options)?;
+        if !email_allowed(&rt.config, email) {
+            return Err(Error::BadCredentials);
+        }
+        // Nhost: only notices a taken e-mail at verify, after the authenticator has already
+        // created an orphan passkey. Checked here too (and again, atomically, at verify).
+        if self.store.find_user_by_email(email).await?.is_some() {
+            return Err(Error::EmailTaken);
+        }
+        let user_id = UserId::new_random();
+        let (json, registration) =
+            creation_options(&rt, user_id, email, &signup.display_name, vec![])?;
+        let state = SignupState {
+            registration,
+            user_id: user_id.as_uuid(),
+            email: email.to_owned(),
+            options,
+        };
+        self.store_challenge(&rt, &json, Purpose::Signup, None, to_json(&state)?)
+            .await?;
+        Ok(CreationOptions(json))
+    }
+
+    /// `POST /signup/webauthn/verify`: creates the user and its first key in one transaction.
+    /// Returns no session when the e-mail must be verified first (a mail is sent).
+    #[instrument(skip_all)]
+    pub async fn finish_passkey_signup(
+        &self,
+        credential: RegisterPublicKeyCredential,
+        options: Option<SignUpOptions>,
+        nickname: Option<String>,
+    ) -> Result<Option<Session>> {
+        let rt = self.webauthn_runtime()?;
+        if rt.config.disable_signup {
+            return Err(Error::SignupDisabled);
+        }
+        let nickname = checked_nickname(nickname)?;
+        let taken = self
+            .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Signup)
+            .await?;
+        let state: SignupState = from_json(&taken.state)?;
+        let options = state.options.merged_with(options.unwrap_or_default());
+        let signup = validate_options(&rt.config, &state.email, &options)?;
+        let now = self.now();
+        // Sign-up keys get an empty nickname when none is given, as Nhost stores them.
+        let key = self.verified_key(
+            &rt,
+            &credential,
+            &state.registration,
+            Some(nickname.unwrap_or_default()),
+        )?;
+        let user_id = UserId::from_uuid(state.user_id);
+        let needs_verification =
+            rt.config.email_verification_required || rt.config.disable_new_users;
+        let ticket = needs_verification.then(|| verification_ticket(now));
+        let user = NewUser {
+            id: user_id,
+            display_name: signup.display_name.clone(),
+            avatar_url: gravatar_url(&rt.config, &state.email),
+            locale: signup.locale.clone(),
+            email: Some(state.email.clone()),
+            email_verified: false,
+            is_anonymous: false,
+            disabled: rt.config.disable_new_users,
+            default_role: signup.default_role.clone(),
+            roles: signup.allowed_roles.clone(),
+            metadata: signup.metadata.clone(),
+            ticket: ticket
+                .as_ref()
+                .map(|(_, stored, expires)| (stored.clone(), *expires)),
+            now,
+        };
+        let pending = (!needs_verification).then(|| self.pending_session(&rt, user_id, now));
+        match self
+            .store
+            .create_user(&user, Some(&key), pending.as_ref().map(|p| &p.row))
+            .await?
+        {
+            Inserted::New(_) => {}
+            Inserted::Conflict(Conflict::Email) => return Err(Error::EmailTaken),
+            Inserted::Conflict(Conflict::CredentialId) => {
+                return Err(Error::InvalidRequest("credential already registered"));
+            }
+        }
+        if rt.config.disable_new_users {
+            return Err(Error::UserDisabled);
+        }
+        let Some(pending) = pending else {
+            if let Some((clear, _, _)) = ticket {
+                self.send_verification_mail(&rt, user_id, &state.email, &signup, clear)
+                    .await?;
+            }
+            return Ok(None);
+        };
+        let stored = self
+            .store
+            .get_user(user_id)
+            .await?
+            .ok_or(Error::BadCredentials)?;
+        self.finish_session(&rt, stored, pending, false).map(Some)
+    }
+
+    /// `POST /user/webauthn/add`: creation options for another key of the bearer, excluding
+    /// the keys it already has.
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn begin_key_registration(&self, claims: &AccessClaims) -> Result<CreationOptions> {
+        let rt = self.webauthn_runtime()?;
+        let user = self.user_from_claims(claims, false).await?;
+        self.require_elevation(claims, user.id, true).await?;
+        let exclude: Vec<CredentialID> = self
+            .store
+            .keys_of(user.id)
+            .await?
+            .into_iter()
+            .map(|k| k.credential_id.as_bytes().to_vec())
+            .collect();
+        let name = user.email.clone().unwrap_or_else(|| user.id.to_string());
+        let display = if user.display_name.is_empty() {
+            name.clone()
+        } else {
+            user.display_name.clone()
+        };
+        let (json, registration) = creation_options(&rt, user.id, &name, &display, exclude)?;
+        let state = to_json(&AddKeyState { registration })?;
+        self.store_challenge(&rt, &json, Purpose::AddKey, Some(user.id), state)
+            .await?;
+        Ok(CreationOptions(json))
+    }
+
+    /// `POST /user/webauthn/verify`: stores the new key. The challenge must have been issued
+    /// to this same bearer.
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn finish_key_registration(
+        &self,
+        claims: &AccessClaims,
+        credential: RegisterPublicKeyCredential,
+        nickname: Option<String>,
+    ) -> Result<RegisteredKey> {
+        let rt = self.webauthn_runtime()?;
+        let user = self.user_from_claims(claims, false).await?;
+        self.require_elevation(claims, user.id, true).await?;
+        let nickname = checked_nickname(nickname)?;
+        let taken = self
+            .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::AddKey)
+            .await?;
+        if taken.user_id != Some(user.id) {
+            return Err(Error::ChallengeGone);
+        }
+        let state: AddKeyState = from_json(&taken.state)?;
+        let key = self.verified_key(&rt, &credential, &state.registration, nickname.clone())?;
+        match self.store.add_key(user.id, &key).await? {
+            Inserted::New(id) => Ok(RegisteredKey { id, nickname }),
+            Inserted::Conflict(_) => Err(Error::InvalidRequest("credential already registered")),
+        }
+    }
+
+    /// Has webauthn-rs verify the attestation, and builds the row to store.
+    fn verified_key(
+        &self,
+        rt: &Runtime,
+        credential: &RegisterPublicKeyCredential,
+        registration: &RegistrationState,
+        nickname: Option<String>,
+    ) -> Result<NewSecurityKey> {
+        let verified = rt
+            .webauthn
+            .register_credential(credential, registration, None)
+            .map_err(Error::Ceremony)?;
+        let attested = attested_key(&credential.response.attestation_object)?;
+        Ok(NewSecurityKey {
+            id: SecurityKeyId::new_random(),
+            credential_id: CredentialId::from_bytes(verified.cred_id.clone()),
+            public_key: attested.cose_key,
+            counter: verified.counter,
+            transports: transport_names(&credential.response.transports),
+            nickname,
+            aaguid: attested.aaguid,
+            backup_eligible: verified.backup_eligible,
+            backup_state: verified.backup_state,
+            user_verified: verified.user_verified,
+            attestation_format: format_name(&verified.attestation_format),
+            now: self.now(),
+        })
+    }
+
+    /// Stores a begun ceremony under its challenge, bound to flow, user, RP ID and expiry.
+    pub(crate) async fn store_challenge(
+        &self,
+        rt: &Runtime,
+        options: &serde_json::Value,
+        purpose: Purpose,
+        user_id: Option<UserId>,
+        state: String,
+    ) -> Result<()> {
+        let challenge = options
+            .get("challenge")
+            .and_then(|c| c.as_str())
+            .ok_or_else(|| Error::Internal("options without challenge".into()))?;
+        let now = self.now();
+        self.store
+            .insert_challenge(&NewChallenge {
+                challenge: challenge.to_owned(),
+                purpose,
+                user_id,
+                rp_id: rt.config.webauthn.rp_id.clone(),
+                state,
+                expires_at: expiry(now, rt.config.webauthn.timeout),
+                now,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Takes (and so consumes) the stored ceremony the client's `clientDataJSON` names.
+    pub(crate) async fn take_challenge_for(
+        &self,
+        rt: &Runtime,
+        client_data_json: &[u8],
+        purpose: Purpose,
+    ) -> Result<crate::model::Challenge> {
+        let challenge = client_challenge(client_data_json)?;
+        let taken = self
+            .store
+            .take_challenge(&challenge, purpose, self.now())
+            .await?
+            .ok_or(Error::ChallengeGone)?;
+        // A challenge issued under another RP ID (before a config change) cannot verify.
+        if taken.rp_id != rt.config.webauthn.rp_id {
+            return Err(Error::ChallengeGone);
+        }
+        Ok(taken)
+    }
+}
+
+fn checked_nickname(nickname: Option<String>) -> Result<Option<String>> {
+    match nickname {
+        Some(n) if n.chars().count() > NICKNAME_MAX => Err(Error::InvalidRequest("nickname")),
+        other => Ok(other),
+    }
+}
+
+/// Creation options with Nhost's choices: indirect attestation, resident key preferred, and
+/// `user.id` = the user's handle (its base64url is the UUID string, see `user_handle`).
+fn creation_options(
+    rt: &Runtime,
+    user_id: UserId,
+    name: &str,
+    display_name: &str,
+    exclude: Vec<CredentialID>,
+) -> Result<(serde_json::Value, RegistrationState)> {
+    let builder = rt
+        .webauthn
+        .new_challenge_register_builder(&user_handle(user_id), name, display_name)
+        .map_err(Error::Ceremony)?
+        .attestation(AttestationConveyancePreference::Indirect)
+        .user_verification_policy(policy(rt.config.webauthn.user_verification))
+        .exclude_credentials((!exclude.is_empty()).then_some(exclude));
+    let (challenge, state) = rt
+        .webauthn
+        .generate_challenge_register(builder)
+        .map_err(Error::Ceremony)?;
+    let mut options = challenge.public_key;
+    // Discoverable credentials make usernameless sign-in possible; "preferred" never blocks
+    // authenticators that cannot store one.
+    if let Some(selection) = options.authenticator_selection.as_mut() {
+        selection.resident_key = Some(ResidentKeyRequirement::Preferred);
+        selection.require_resident_key = false;
+    }
+    let json = serde_json::to_value(&options).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok((json, state))
+}

@@ -1,0 +1,534 @@
+//! Configuration from Nhost's environment variable names, parsed and validated once at start.
+//! `Config::from_vars` takes any list of pairs, so tests never touch the process environment.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::model::Secret;
+
+/// Where sessions live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(String),
+}
+
+impl DatabaseUrl {
+    /// The URL with any password replaced, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(url) => url.clone(),
+            DatabaseUrl::Postgres(url) => match Url::parse(url) {
+                Ok(mut parsed) if parsed.password().is_some() => {
+                    let _ = parsed.set_password(Some("***"));
+                    parsed.to_string()
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    HS256,
+    HS384,
+    HS512,
+    RS256,
+    RS384,
+    RS512,
+}
+
+impl JwtAlgorithm {
+    pub fn is_hmac(self) -> bool {
+        matches!(
+            self,
+            JwtAlgorithm::HS256 | JwtAlgorithm::HS384 | JwtAlgorithm::HS512
+        )
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            JwtAlgorithm::HS256 => "HS256",
+            JwtAlgorithm::HS384 => "HS384",
+            JwtAlgorithm::HS512 => "HS512",
+            JwtAlgorithm::RS256 => "RS256",
+            JwtAlgorithm::RS384 => "RS384",
+            JwtAlgorithm::RS512 => "RS512",
+        }
+    }
+}
+
+/// `HASURA_GRAPHQL_JWT_SECRET`, Hasura's JSON form.
+#[derive(Debug, Clone)]
+pub struct JwtSecret {
+    pub algorithm: JwtAlgorithm,
+    /// HMAC secret, or the PEM public key for RS*.
+    pub key: Secret,
+    /// PEM private key for RS* (`signing_key`).
+    pub signing_key: Option<Secret>,
+    pub kid: Option<String>,
+}
+
+/// `AUTH_REQUIRE_ELEVATED_CLAIM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElevationMode {
+    Disabled,
+    Recommended,
+    Required,
+}
+
+/// `AUTH_WEBAUTHN_USER_VERIFICATION`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserVerification {
+    Required,
+    Preferred,
+    Discouraged,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebauthnConfig {
+    pub enabled: bool,
+    pub rp_id: String,
+    pub rp_name: String,
+    /// Exact origins accepted in `clientDataJSON.origin` (web and `android:apk-key-hash:`).
+    pub rp_origins: Vec<Url>,
+    pub timeout: Duration,
+    pub user_verification: UserVerification,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub api_prefix: String,
+    pub server_url: Url,
+    pub client_url: Url,
+    pub database: DatabaseUrl,
+    /// `None`: a development HS256 key is generated and kept in the database.
+    pub jwt_secret: Option<JwtSecret>,
+    pub jwt_issuer: String,
+    pub claims_namespace: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub default_role: String,
+    pub allowed_roles: Vec<String>,
+    pub locale_default: String,
+    pub allowed_locales: Vec<String>,
+    pub disable_signup: bool,
+    pub disable_new_users: bool,
+    pub anonymous_users_enabled: bool,
+    pub email_verification_required: bool,
+    pub require_elevated_claim: ElevationMode,
+    pub conceal_errors: bool,
+    pub enable_change_env: bool,
+    pub allowed_redirect_urls: Vec<String>,
+    pub allowed_emails: Vec<String>,
+    pub allowed_email_domains: Vec<String>,
+    pub blocked_emails: Vec<String>,
+    pub blocked_email_domains: Vec<String>,
+    pub gravatar_enabled: bool,
+    pub gravatar_default: String,
+    pub gravatar_rating: String,
+    pub webauthn: WebauthnConfig,
+}
+
+/// Every bad variable, named, so one start tells the operator everything to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads variables and remembers every problem instead of stopping at the first.
+struct Vars {
+    vars: BTreeMap<String, String>,
+    errors: Vec<String>,
+}
+
+impl Vars {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn string(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or(default).to_owned()
+    }
+
+    fn bool(&mut self, name: &str, default: bool) -> bool {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None => default,
+            Some("true" | "1" | "yes" | "on") => true,
+            Some("false" | "0" | "no" | "off") => false,
+            Some(_) => self.bad(name, "expected true or false", default),
+        }
+    }
+
+    fn number<T: std::str::FromStr>(&mut self, name: &str, default: T) -> T {
+        match self.get(name).map(str::parse::<T>) {
+            None => default,
+            Some(Ok(v)) => v,
+            Some(Err(_)) => self.bad(name, "expected a non-negative whole number", default),
+        }
+    }
+
+    fn seconds(&mut self, name: &str, default: u64) -> Duration {
+        Duration::from_secs(self.number(name, default))
+    }
+
+    fn list(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+            })
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// `None` (with the error recorded) when the value is not an absolute http(s) URL.
+    fn url(&mut self, name: &str, default: &str) -> Option<Url> {
+        let text = self.string(name, default);
+        match Url::parse(&text) {
+            Ok(url) if url.has_host() && matches!(url.scheme(), "http" | "https") => Some(url),
+            _ => {
+                self.errors
+                    .push(format!("{name}: not an absolute http(s) URL: {text:?}"));
+                None
+            }
+        }
+    }
+
+    fn bad<T>(&mut self, name: &str, why: &str, fallback: T) -> T {
+        let value = self.get(name).unwrap_or_default().to_owned();
+        self.errors.push(format!("{name}: {why}, got {value:?}"));
+        fallback
+    }
+}
+
+impl Config {
+    /// Builds the configuration from variable pairs (the process environment in `main`).
+    pub fn from_vars<I, K, V>(vars: I) -> Result<Config, ConfigErrors>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let mut v = Vars {
+            vars: vars
+                .into_iter()
+                .map(|(k, val)| (k.into(), val.into()))
+                .collect(),
+            errors: Vec::new(),
+        };
+        let port = v.number("AUTH_PORT", 4000u16);
+        let api_prefix = v
+            .string("AUTH_API_PREFIX", "")
+            .trim_end_matches('/')
+            .to_owned();
+        if !api_prefix.is_empty() && !api_prefix.starts_with('/') {
+            v.errors.push(format!(
+                "AUTH_API_PREFIX: must start with '/', got {api_prefix:?}"
+            ));
+        }
+        let server_default = format!("http://localhost:{port}{api_prefix}");
+        let server_url = v.url("AUTH_SERVER_URL", &server_default);
+        let client_url = v.url("AUTH_CLIENT_URL", "http://localhost:3000");
+        let database = database_url(&v);
+        let (jwt_secret, jwt_issuer, claims_namespace) = jwt_settings(&mut v);
+
+        let default_role = v.string("AUTH_USER_DEFAULT_ROLE", "user");
+        let mut allowed_roles = v.list("AUTH_USER_DEFAULT_ALLOWED_ROLES");
+        if allowed_roles.is_empty() {
+            allowed_roles.push("me".into());
+        }
+        if !allowed_roles.contains(&default_role) {
+            allowed_roles.push(default_role.clone());
+        }
+        let locale_default = v.string("AUTH_LOCALE_DEFAULT", "en");
+        let mut allowed_locales = v.list("AUTH_LOCALE_ALLOWED_LOCALES");
+        if !allowed_locales.contains(&locale_default) {
+            allowed_locales.push(locale_default.clone());
+        }
+        for locale in &allowed_locales {
+            if !(2..=3).contains(&locale.len()) {
+                v.errors.push(format!(
+                    "AUTH_LOCALE_ALLOWED_LOCALES: {locale:?} is not 2-3 letters"
+                ));
+            }
+        }
+
+        let require_elevated_claim = match v.get("AUTH_REQUIRE_ELEVATED_CLAIM") {
+            None | Some("disabled") => ElevationMode::Disabled,
+            Some("recommended") => ElevationMode::Recommended,
+            Some("required") => ElevationMode::Required,
+            Some(_) => v.bad(
+                "AUTH_REQUIRE_ELEVATED_CLAIM",
+                "expected disabled, recommended or required",
+                ElevationMode::Disabled,
+            ),
+        };
+        let (Some(server_url), Some(client_url)) = (server_url, client_url) else {
+            return Err(ConfigErrors(v.errors));
+        };
+        let webauthn = webauthn_settings(&mut v, &client_url);
+
+        let config = Config {
+            port,
+            api_prefix,
+            server_url,
+            client_url,
+            database,
+            jwt_secret,
+            jwt_issuer,
+            claims_namespace,
+            access_token_ttl: v.seconds("AUTH_ACCESS_TOKEN_EXPIRES_IN", 900),
+            refresh_token_ttl: v.seconds("AUTH_REFRESH_TOKEN_EXPIRES_IN", 2_592_000),
+            default_role,
+            allowed_roles,
+            locale_default,
+            allowed_locales,
+            disable_signup: v.bool("AUTH_DISABLE_SIGNUP", false),
+            disable_new_users: v.bool("AUTH_DISABLE_NEW_USERS", false),
+            anonymous_users_enabled: v.bool("AUTH_ANONYMOUS_USERS_ENABLED", false),
+            email_verification_required: v.bool("AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED", true),
+            require_elevated_claim,
+            conceal_errors: v.bool("AUTH_CONCEAL_ERRORS", false),
+            enable_change_env: v.bool("AUTH_ENABLE_CHANGE_ENV", false),
+            allowed_redirect_urls: v.list("AUTH_ACCESS_CONTROL_ALLOWED_REDIRECT_URLS"),
+            allowed_emails: lower(v.list("AUTH_ACCESS_CONTROL_ALLOWED_EMAILS")),
+            allowed_email_domains: lower(v.list("AUTH_ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS")),
+            blocked_emails: lower(v.list("AUTH_ACCESS_CONTROL_BLOCKED_EMAILS")),
+            blocked_email_domains: lower(v.list("AUTH_ACCESS_CONTROL_BLOCKED_EMAIL_DOMAINS")),
+            gravatar_enabled: v.bool("AUTH_GRAVATAR_ENABLED", true),
+            gravatar_default: v.string("AUTH_GRAVATAR_DEFAULT", "blank"),
+            gravatar_rating: v.string("AUTH_GRAVATAR_RATING", "g"),
+            webauthn,
+        };
+        if v.errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(v.errors))
+        }
+    }
+
+    /// One line per setting for the startup log, secrets shown as `***`.
+    pub fn summary(&self) -> String {
+        let jwt = match &self.jwt_secret {
+            Some(s) => format!("{} key=*** kid={:?}", s.algorithm.name(), s.kid),
+            None => "HS256 development key (generated, stored in the database)".into(),
+        };
+        format!(
+            "port={} prefix={:?} server_url={} client_url={} database={} jwt={} issuer={} \
+             webauthn.enabled={} rp_id={} origins=[{}] uv={:?} elevated_claim={:?} \
+             email_verification_required={} anonymous={} signup_disabled={}",
+            self.port,
+            self.api_prefix,
+            self.server_url,
+            self.client_url,
+            self.database.redacted(),
+            jwt,
+            self.jwt_issuer,
+            self.webauthn.enabled,
+            self.webauthn.rp_id,
+            self.webauthn
+                .rp_origins
+                .iter()
+                .map(Url::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            self.webauthn.user_verification,
+            self.require_elevated_claim,
+            self.email_verification_required,
+            self.anonymous_users_enabled,
+            self.disable_signup,
+        )
+    }
+}
+
+fn lower(items: Vec<String>) -> Vec<String> {
+    items.into_iter().map(|s| s.to_ascii_lowercase()).collect()
+}
+
+fn database_url(v: &Vars) -> DatabaseUrl {
+    let url = v
+        .get("LATCHKEY_DATABASE_URL")
+        .or_else(|| v.get("POSTGRES_CONNECTION"))
+        .or_else(|| v.get("HASURA_GRAPHQL_DATABASE_URL"))
+        .unwrap_or("sqlite://latchkey.db");
+    if url.starts_with("sqlite:") {
+        DatabaseUrl::Sqlite(url.to_owned())
+    } else {
+        DatabaseUrl::Postgres(url.to_owned())
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct JwtSecretJson {
+    #[serde(rename = "type")]
+    algorithm: String,
+    key: Option<String>,
+    signing_key: Option<String>,
+    kid: Option<String>,
+    issuer: Option<String>,
+    claims_namespace: Option<String>,
+}
+
+fn jwt_settings(v: &mut Vars) -> (Option<JwtSecret>, String, String) {
+    const VAR: &str = "HASURA_GRAPHQL_JWT_SECRET";
+    let default_issuer = "hasura-auth".to_owned();
+    let default_namespace = "https://hasura.io/jwt/claims".to_owned();
+    let Some(text) = v.get(VAR).map(str::to_owned) else {
+        return (None, default_issuer, default_namespace);
+    };
+    // Never echo the value: it is a secret.
+    let parsed: JwtSecretJson = match serde_json::from_str(&text) {
+        Ok(p) => p,
+        Err(_) => {
+            v.errors.push(format!(
+                "{VAR}: not a JSON object with \"type\" and \"key\""
+            ));
+            return (None, default_issuer, default_namespace);
+        }
+    };
+    let algorithm = match parsed.algorithm.as_str() {
+        "HS256" => JwtAlgorithm::HS256,
+        "HS384" => JwtAlgorithm::HS384,
+        "HS512" => JwtAlgorithm::HS512,
+        "RS256" => JwtAlgorithm::RS256,
+        "RS384" => JwtAlgorithm::RS384,
+        "RS512" => JwtAlgorithm::RS512,
+        other => {
+            v.errors.push(format!(
+                "{VAR}: unsupported type {other:?} (HS256/384/512, RS256/384/512)"
+            ));
+            JwtAlgorithm::HS256
+        }
+    };
+    let key = parsed.key.unwrap_or_default();
+    if algorithm.is_hmac() && key.len() < 32 {
+        v.errors
+            .push(format!("{VAR}: an HMAC key must be at least 32 characters"));
+    }
+    if !algorithm.is_hmac() && parsed.signing_key.is_none() && !key.contains("PRIVATE KEY") {
+        v.errors.push(format!(
+            "{VAR}: RS* needs \"signing_key\" (a PEM private key)"
+        ));
+    }
+    let secret = JwtSecret {
+        algorithm,
+        key: Secret::new(key),
+        signing_key: parsed.signing_key.map(Secret::new),
+        kid: parsed.kid,
+    };
+    (
+        Some(secret),
+        parsed.issuer.unwrap_or(default_issuer),
+        parsed.claims_namespace.unwrap_or(default_namespace),
+    )
+}
+
+fn webauthn_settings(v: &mut Vars, client_url: &Url) -> WebauthnConfig {
+    let rp_id = v
+        .get("AUTH_WEBAUTHN_RP_ID")
+        .map(str::to_owned)
+        .or_else(|| client_url.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "localhost".into());
+    let rp_name = v.string("AUTH_WEBAUTHN_RP_NAME", &rp_id);
+    let mut rp_origins = Vec::new();
+    for origin in v.list("AUTH_WEBAUTHN_RP_ORIGINS") {
+        match Url::parse(&origin) {
+            Ok(url) => rp_origins.push(url),
+            Err(_) => v.errors.push(format!(
+                "AUTH_WEBAUTHN_RP_ORIGINS: {origin:?} is not an origin"
+            )),
+        }
+    }
+    // Nhost appends the client URL as an origin; a URL with a path would never match a
+    // browser origin, so only its origin part is used.
+    if let Ok(client_origin) = Url::parse(&client_url.origin().ascii_serialization()) {
+        if !rp_origins.contains(&client_origin) {
+            rp_origins.push(client_origin);
+        }
+    }
+    // Nhost: the timeout was read as a duration and never applied; here it is milliseconds
+    // and bounds both the browser prompt and the stored challenge.
+    let timeout_ms = v.number("AUTH_WEBAUTHN_ATTESTATION_TIMEOUT", 60_000u64);
+    if !(1_000..=600_000).contains(&timeout_ms) {
+        v.errors.push(format!(
+            "AUTH_WEBAUTHN_ATTESTATION_TIMEOUT: {timeout_ms} ms is outside 1000..=600000"
+        ));
+    }
+    let user_verification = match v.get("AUTH_WEBAUTHN_USER_VERIFICATION") {
+        None | Some("required") => UserVerification::Required,
+        Some("preferred") => UserVerification::Preferred,
+        Some("discouraged") => UserVerification::Discouraged,
+        Some(_) => v.bad(
+            "AUTH_WEBAUTHN_USER_VERIFICATION",
+            "expected required, preferred or discouraged",
+            UserVerification::Required,
+        ),
+    };
+    WebauthnConfig {
+        enabled: v.bool("AUTH_WEBAUTHN_ENABLED", false),
+        rp_id,
+        rp_name,
+        rp_origins,
+        timeout: Duration::from_millis(timeout_ms),
+        user_verification,
+    }
+}
+
+/// The variables this build reads, for the README table check.
+pub const VARIABLES: &[&str] = &[
+    "AUTH_PORT",
+    "AUTH_API_PREFIX",
+    "AUTH_SERVER_URL",
+    "AUTH_CLIENT_URL",
+    "LATCHKEY_DATABASE_URL",
+    "POSTGRES_CONNECTION",
+    "HASURA_GRAPHQL_DATABASE_URL",
+    "HASURA_GRAPHQL_JWT_SECRET",
+    "AUTH_ACCESS_TOKEN_EXPIRES_IN",
+    "AUTH_REFRESH_TOKEN_EXPIRES_IN",
+    "AUTH_USER_DEFAULT_ROLE",
+    "AUTH_USER_DEFAULT_ALLOWED_ROLES",
+    "AUTH_LOCALE_DEFAULT",
+    "AUTH_LOCALE_ALLOWED_LOCALES",
+    "AUTH_DISABLE_SIGNUP",
+    "AUTH_DISABLE_NEW_USERS",
+    "AUTH_ANONYMOUS_USERS_ENABLED",
+    "AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED",
+    "AUTH_REQUIRE_ELEVATED_CLAIM",
+    "AUTH_CONCEAL_ERRORS",
+    "AUTH_ENABLE_CHANGE_ENV",
+    "AUTH_ACCESS_CONTROL_ALLOWED_REDIRECT_URLS",
+    "AUTH_ACCESS_CONTROL_ALLOWED_EMAILS",
+    "AUTH_ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS",
+    "AUTH_ACCESS_CONTROL_BLOCKED_EMAILS",
+    "AUTH_ACCESS_CONTROL_BLOCKED_EMAIL_DOMAINS",
+    "AUTH_GRAVATAR_ENABLED",
+    "AUTH_GRAVATAR_DEFAULT",
+    "AUTH_GRAVATAR_RATING",
+    "AUTH_WEBAUTHN_ENABLED",
+    "AUTH_WEBAUTHN_RP_ID",
+    "AUTH_WEBAUTHN_RP_NAME",
+    "AUTH_WEBAUTHN_RP_ORIGINS",
+    "AUTH_WEBAUTHN_ATTESTATION_TIMEOUT",
+    "AUTH_WEBAUTHN_USER_VERIFICATION",
+];
+
+#[cfg(test)]
+mod tests;

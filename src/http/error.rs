@@ -1,0 +1,186 @@
+//! The one place that knows Nhost's error codes, statuses and messages.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::auth;
+
+/// Every code of the OpenAPI `ErrorResponse` enum that Latchkey emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    InvalidRequest,
+    DisabledEndpoint,
+    SignupDisabled,
+    DisabledUser,
+    UnverifiedUser,
+    ForbiddenAnonymous,
+    InvalidEmailPassword,
+    EmailAlreadyInUse,
+    DefaultRoleMustBeInAllowedRoles,
+    RoleNotAllowed,
+    #[serde(rename = "redirectTo-not-allowed")] // upstream's spelling is the contract
+    RedirectToNotAllowed,
+    InvalidRefreshToken,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    /// Status and message, worded as upstream.
+    pub fn status_and_message(self) -> (StatusCode, &'static str) {
+        use {ErrorCode::*, StatusCode as S};
+        match self {
+            InvalidRequest => (S::BAD_REQUEST, "The request payload is incorrect"),
+            DisabledEndpoint => (S::CONFLICT, "This endpoint is disabled"),
+            SignupDisabled => (S::FORBIDDEN, "Sign up is disabled."),
+            DisabledUser => (S::UNAUTHORIZED, "User is disabled"),
+            UnverifiedUser => (S::UNAUTHORIZED, "User is not verified."),
+            ForbiddenAnonymous => (S::FORBIDDEN, "Forbidden, user is anonymous."),
+            InvalidEmailPassword => (S::UNAUTHORIZED, "Incorrect email or password"),
+            EmailAlreadyInUse => (S::CONFLICT, "Email already in use"),
+            DefaultRoleMustBeInAllowedRoles => {
+                (S::BAD_REQUEST, "Default role must be in allowed roles")
+            }
+            RoleNotAllowed => (S::BAD_REQUEST, "Role not allowed"),
+            RedirectToNotAllowed => (
+                S::BAD_REQUEST,
+                "The value of \"options.redirectTo\" is not allowed.",
+            ),
+            InvalidRefreshToken => (S::UNAUTHORIZED, "Invalid or expired refresh token"),
+            InternalServerError => (S::INTERNAL_SERVER_ERROR, "Internal server error"),
+        }
+    }
+
+    /// Codes `AUTH_CONCEAL_ERRORS` replaces with `invalid-request`: they tell who exists.
+    pub fn is_sensitive(self) -> bool {
+        use ErrorCode::*;
+        matches!(
+            self,
+            SignupDisabled
+                | DisabledUser
+                | UnverifiedUser
+                | ForbiddenAnonymous
+                | InvalidEmailPassword
+                | EmailAlreadyInUse
+                | RoleNotAllowed
+                | InvalidRefreshToken
+        )
+    }
+}
+
+/// An error on its way to the client. The cause is kept for the log, never sent.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub cause: Option<auth::Error>,
+}
+
+impl ApiError {
+    pub fn invalid_request() -> Self {
+        ApiError {
+            code: ErrorCode::InvalidRequest,
+            cause: None,
+        }
+    }
+}
+
+/// The cause of a 5xx, carried in response extensions to the logging middleware.
+#[derive(Clone)]
+pub struct ErrorCause(pub Arc<auth::Error>);
+
+#[derive(Serialize)]
+pub struct ErrorBody {
+    pub status: u16,
+    pub message: &'static str,
+    pub error: ErrorCode,
+}
+
+pub fn error_response(code: ErrorCode) -> Response {
+    let (status, message) = code.status_and_message();
+    let body = ErrorBody {
+        status: status.as_u16(),
+        message,
+        error: code,
+    };
+    let mut response = (status, Json(body)).into_response();
+    response.extensions_mut().insert(code);
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = error_response(self.code);
+        if let Some(cause) = self.cause {
+            response
+                .extensions_mut()
+                .insert(ErrorCause(Arc::new(cause)));
+        }
+        response
+    }
+}
+
+impl From<auth::Error> for ApiError {
+    fn from(err: auth::Error) -> Self {
+        use auth::Error as E;
+        let code = match &err {
+            E::BadCredentials | E::CounterRegressed => ErrorCode::InvalidEmailPassword,
+            E::EndpointDisabled => ErrorCode::DisabledEndpoint,
+            E::SignupDisabled => ErrorCode::SignupDisabled,
+            E::UserDisabled => ErrorCode::DisabledUser,
+            E::Unverified => ErrorCode::UnverifiedUser,
+            E::ForbiddenAnonymous => ErrorCode::ForbiddenAnonymous,
+            E::EmailTaken => ErrorCode::EmailAlreadyInUse,
+            E::DefaultRoleNotAllowed => ErrorCode::DefaultRoleMustBeInAllowedRoles,
+            E::RoleNotAllowed => ErrorCode::RoleNotAllowed,
+            E::RedirectNotAllowed => ErrorCode::RedirectToNotAllowed,
+            E::InvalidRefreshToken => ErrorCode::InvalidRefreshToken,
+            // Nhost (HA) answers bearer and elevation failures with 400 before the handler.
+            E::Unauthenticated | E::ElevationRequired => ErrorCode::InvalidRequest,
+            E::InvalidRequest(_) | E::ChallengeGone | E::Ceremony(_) => ErrorCode::InvalidRequest,
+            E::Store(_) | E::Mail(_) | E::Internal(_) => ErrorCode::InternalServerError,
+        };
+        ApiError {
+            code,
+            cause: Some(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_status_matches_http_status_for_every_code() {
+        use ErrorCode::*;
+        for code in [
+            InvalidRequest,
+            DisabledEndpoint,
+            SignupDisabled,
+            DisabledUser,
+            UnverifiedUser,
+            ForbiddenAnonymous,
+            InvalidEmailPassword,
+            EmailAlreadyInUse,
+            DefaultRoleMustBeInAllowedRoles,
+            RoleNotAllowed,
+            RedirectToNotAllowed,
+            InvalidRefreshToken,
+            InternalServerError,
+        ] {
+            let (status, message) = code.status_and_message();
+            assert!(!message.is_empty());
+            let wire = serde_json::to_value(code).unwrap();
+            assert!(wire.as_str().unwrap().contains('-'), "{wire}");
+            assert_eq!(error_response(code).status(), status);
+        }
+        assert_eq!(
+            serde_json::to_value(RedirectToNotAllowed).unwrap(),
+            "redirectTo-not-allowed"
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! Extractors: JSON bodies that fail as Nhost errors, and bearer tokens.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::auth::{AccessClaims, Error};
+
+/// A JSON body; anything malformed, mistyped, with unknown fields, of the wrong content type
+/// or too large is Nhost's 400 `invalid-request`, never axum's plain-text rejection.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !is_json {
+            return Err(ApiError::invalid_request());
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::invalid_request())?;
+        serde_json::from_slice(&bytes)
+            .map(Json)
+            .map_err(|_| ApiError::invalid_request())
+    }
+}
+
+/// An optional JSON body: no body at all reads as `T::default()` (Nhost's SDKs call some
+/// endpoints with none); a body that is present must be valid.
+pub struct JsonOrEmpty<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for JsonOrEmpty<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::invalid_request())?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonOrEmpty(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(JsonOrEmpty)
+            .map_err(|_| ApiError::invalid_request())
+    }
+}
+
+/// A valid bearer access token (`Authorization: Bearer <jwt>`, exactly).
+pub struct Bearer(pub AccessClaims);
+
+/// A bearer token if one was sent; a malformed or invalid one is still an error.
+pub struct MaybeBearer(pub Option<AccessClaims>);
+
+fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::from(Error::Unauthenticated))?;
+    match value.split_once(' ') {
+        Some(("Bearer", token)) if !token.is_empty() => Ok(Some(token)),
+        _ => Err(Error::Unauthenticated.into()),
+    }
+}
+
+impl FromRequestParts<AppState> for Bearer {
+    type Rejection = ApiError;
+
+    #[tracing::instrument(skip_all)]
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)?.ok_or(Error::Unauthenticated)?;
+        Ok(Bearer(app.auth.verify_access_token(token)?))
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeBearer {
+    type Rejection = ApiError;
+
+    #[tracing::instrument(skip_all)]
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        match bearer_token(parts)? {
+            None => Ok(MaybeBearer(None)),
+            Some(token) => Ok(MaybeBearer(Some(app.auth.verify_access_token(token)?))),
+        }
+    }
+}

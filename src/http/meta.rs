@@ -1,0 +1,64 @@
+//! Health, version, JWKS, and the test-only `/change-env`.
+
+use axum::Json as AxumJson;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::Json;
+use crate::auth::Error;
+
+/// GET /healthz: "OK" when the database answers.
+pub async fn healthz(State(app): State<AppState>) -> Result<AxumJson<&'static str>, ApiError> {
+    app.auth.store().ping().await.map_err(Error::from)?;
+    Ok(AxumJson("OK"))
+}
+
+/// HEAD /healthz.
+pub async fn healthz_head(State(app): State<AppState>) -> Result<StatusCode, ApiError> {
+    app.auth.store().ping().await.map_err(Error::from)?;
+    Ok(StatusCode::OK)
+}
+
+/// Unprefixed GET /healthz when `AUTH_API_PREFIX` is set, as upstream.
+pub async fn healthz_unprefixed(State(app): State<AppState>) -> Result<Response, ApiError> {
+    app.auth.store().ping().await.map_err(Error::from)?;
+    Ok(AxumJson(json!({ "status": "ok" })).into_response())
+}
+
+/// GET /version.
+pub async fn version() -> AxumJson<Value> {
+    AxumJson(json!({ "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// GET /.well-known/jwks.json: the RSA public key; empty for HMAC keys.
+pub async fn jwks(State(app): State<AppState>) -> Response {
+    let rt = app.auth.runtime();
+    AxumJson(rt.tokens.jwks().clone()).into_response()
+}
+
+/// POST /change-env (only with `AUTH_ENABLE_CHANGE_ENV=true`, for test suites): applies the
+/// given variables live.
+pub async fn change_env(
+    State(app): State<AppState>,
+    Json(body): Json<serde_json::Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    if !app.auth.runtime().config.enable_change_env {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    }
+    let vars = body
+        .into_iter()
+        .map(|(k, v)| {
+            let value = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, value)
+        })
+        .collect();
+    app.auth.change_env(vars).await?;
+    Ok(AxumJson(json!({ "message": "environment updated" })).into_response())
+}

@@ -1,0 +1,53 @@
+//! Latchkey: an authentication server speaking the Nhost Auth HTTP API, passkeys first.
+
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod mail;
+pub mod model;
+pub mod store;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use auth::{Auth, Clock};
+use config::{Config, DatabaseUrl};
+use mail::Mailer;
+use store::Store;
+use store::postgres::PgStore;
+use store::sqlite::SqliteStore;
+
+/// Opens the configured database and runs its migrations.
+pub async fn open_store(database: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match database {
+        DatabaseUrl::Postgres(url) => {
+            let store = PgStore::connect(url, 20)
+                .await
+                .context("connecting to PostgreSQL")?;
+            store.migrate().await.context("migrating PostgreSQL")?;
+            Arc::new(store)
+        }
+        DatabaseUrl::Sqlite(url) => {
+            let store = SqliteStore::connect(url).await.context("opening SQLite")?;
+            store.migrate().await.context("migrating SQLite")?;
+            Arc::new(store)
+        }
+    })
+}
+
+/// Builds the whole application over an opened store: used by `main` and by tests.
+pub async fn build(
+    config: Config,
+    vars: Vec<(String, String)>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
+) -> anyhow::Result<axum::Router> {
+    let auth = Auth::new(config, vars, store, clock, mailer)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    Ok(http::router(http::AppState {
+        auth: Arc::new(auth),
+    }))
+}

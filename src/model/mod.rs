@@ -1,0 +1,14 @@
+//! Plain data shared by every layer: identifiers, users, keys, challenges, secrets. No I/O.
+
+mod ids;
+mod secret;
+mod user;
+mod webauthn;
+
+pub use ids::{ChallengeId, CredentialId, RefreshTokenId, SecurityKeyId, UserId};
+pub use secret::Secret;
+pub use user::{NewUser, User};
+pub use webauthn::{Challenge, NewChallenge, NewSecurityKey, Purpose, SecurityKey};
+
+/// All timestamps are UTC; each backend stores them in its native form.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

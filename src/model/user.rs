@@ -1,0 +1,42 @@
+//! Users as the domain sees them (the `auth.users` row plus its roles).
+
+use super::{Timestamp, UserId};
+
+/// A stored user with its roles (`auth.user_roles`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub created_at: Timestamp,
+    pub display_name: String,
+    pub avatar_url: String,
+    pub locale: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
+    pub is_anonymous: bool,
+    pub disabled: bool,
+    pub default_role: String,
+    pub roles: Vec<String>,
+    pub metadata: Option<serde_json::Value>,
+    pub active_mfa_type: Option<String>,
+}
+
+/// Everything needed to insert a user; roles go to `auth.user_roles` in the same transaction.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: UserId,
+    pub display_name: String,
+    pub avatar_url: String,
+    pub locale: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub is_anonymous: bool,
+    pub disabled: bool,
+    pub default_role: String,
+    pub roles: Vec<String>,
+    pub metadata: Option<serde_json::Value>,
+    /// `verifyEmail:<uuid>` style ticket and its expiry, stored on the user row as Nhost does.
+    pub ticket: Option<(String, Timestamp)>,
+    pub now: Timestamp,
+}

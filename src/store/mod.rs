@@ -1,0 +1,188 @@
+//! The storage interface and its two backends. Expected outcomes (not found, conflicts) are
+//! in return types; `StoreError` only means the database failed.
+
+pub mod postgres;
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::model::{
+    Challenge, CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose, RefreshTokenId,
+    SecurityKey, SecurityKeyId, Timestamp, User, UserId,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("corrupt row in {table}: {reason}")]
+    Corrupt { table: &'static str, reason: String },
+}
+
+impl StoreError {
+    pub(crate) fn db(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Database(Box::new(err))
+    }
+    pub(crate) fn corrupt(table: &'static str, reason: impl ToString) -> Self {
+        StoreError::Corrupt {
+            table,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// A unique constraint the caller must handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    Email,
+    CredentialId,
+}
+
+/// Result of an insert that can hit a unique constraint; on `Conflict` nothing was written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inserted<T> {
+    New(T),
+    Conflict(Conflict),
+}
+
+/// A refresh token to store; only its hash ever reaches the database.
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    pub id: RefreshTokenId,
+    pub user_id: UserId,
+    /// `\x` + hex(SHA-256(token)), Nhost's format.
+    pub hash: String,
+    pub expires_at: Timestamp,
+    pub now: Timestamp,
+}
+
+/// What presenting a refresh token to `rotate_refresh_token` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was current: it now has the new hash and expiry.
+    Rotated { id: RefreshTokenId, user_id: UserId },
+    /// The token had already been rotated away: its family was deleted.
+    Reused { id: RefreshTokenId, user_id: UserId },
+    /// Unknown, expired or revoked.
+    Unknown,
+}
+
+/// Counter and flags seen in a successful assertion.
+#[derive(Debug, Clone)]
+pub struct KeyUse {
+    pub counter: u32,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub now: Timestamp,
+}
+
+/// A security event worth keeping (clone suspicion, refresh-token reuse).
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub event: &'static str,
+    pub user_id: Option<UserId>,
+    pub detail: serde_json::Value,
+    pub now: Timestamp,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// The user with `id` and its roles; `None` if there is none.
+    async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// The user with this e-mail, compared case-insensitively.
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
+    /// Inserts the user, its roles and, when given, its first key and a refresh token, in one
+    /// transaction (also setting `last_seen` when a session is created). On `Conflict`
+    /// nothing is written.
+    async fn create_user(
+        &self,
+        user: &NewUser,
+        key: Option<&NewSecurityKey>,
+        session: Option<&NewRefreshToken>,
+    ) -> Result<Inserted<UserId>, StoreError>;
+    /// Makes sure these roles exist in `auth.roles` (the role foreign keys need them).
+    async fn ensure_roles(&self, roles: &[String]) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// All keys of the user, oldest first.
+    async fn keys_of(&self, user_id: UserId) -> Result<Vec<SecurityKey>, StoreError>;
+    async fn count_keys(&self, user_id: UserId) -> Result<u64, StoreError>;
+    /// Adds a key to an existing user; a credential id already stored (for anyone) conflicts.
+    async fn add_key(
+        &self,
+        user_id: UserId,
+        key: &NewSecurityKey,
+    ) -> Result<Inserted<SecurityKeyId>, StoreError>;
+    /// Records a successful assertion: counter, backup flags, last use.
+    async fn record_key_use(
+        &self,
+        user_id: UserId,
+        credential_id: &CredentialId,
+        key_use: &KeyUse,
+    ) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait ChallengeStore: Send + Sync {
+    /// Stores a pending ceremony, and deletes expired ones while at it.
+    async fn insert_challenge(&self, challenge: &NewChallenge) -> Result<(), StoreError>;
+    /// Deletes and returns the challenge if it exists, is for `purpose` and has not expired at
+    /// `now`. For a given challenge at most one caller ever receives `Some`, across replicas.
+    async fn take_challenge(
+        &self,
+        challenge: &str,
+        purpose: Purpose,
+        now: Timestamp,
+    ) -> Result<Option<Challenge>, StoreError>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new refresh token (a new family) and updates the user's `last_seen`.
+    async fn start_session(&self, token: &NewRefreshToken) -> Result<(), StoreError>;
+    /// Atomically replaces the hash of the current regular token `old_hash` (unexpired at
+    /// `now`) with `new_hash` and a new expiry, remembering the old hash. If `old_hash` is a
+    /// hash the family had before, the family is deleted and `Reused` returned.
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        new_expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Rotation, StoreError>;
+    /// Deletes the refresh token with this hash, of any type; true if one existed.
+    async fn delete_refresh_token(&self, hash: &str) -> Result<bool, StoreError>;
+    /// Deletes every regular refresh token of the user (personal access tokens stay).
+    async fn delete_sessions_of(&self, user_id: UserId) -> Result<u64, StoreError>;
+    /// Number of live regular refresh tokens of the user (for tests and admin views).
+    async fn count_sessions_of(&self, user_id: UserId, now: Timestamp) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+pub trait ServerStore: Send + Sync {
+    /// Stores `candidate` under `name` unless a value exists, and returns the stored value,
+    /// so every replica ends up with the same one.
+    async fn setting_or_init(&self, name: &str, candidate: &str) -> Result<String, StoreError>;
+    async fn record_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Number of recorded events with this name for the user.
+    async fn count_events(&self, event: &str, user_id: UserId) -> Result<u64, StoreError>;
+    /// Cheap query proving the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+pub trait Store: UserStore + KeyStore + ChallengeStore + SessionStore + ServerStore {}
+impl<T: UserStore + KeyStore + ChallengeStore + SessionStore + ServerStore> Store for T {}
+
+/// Transports are stored comma-separated in Nhost's `varchar(255)` column.
+pub(crate) fn join_transports(transports: &[String]) -> String {
+    transports.join(",")
+}
+
+pub(crate) fn split_transports(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

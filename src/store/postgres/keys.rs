@@ -1,0 +1,149 @@
+use async_trait::async_trait;
+use sqlx::{PgConnection, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::{PgStore, db, is_unique_violation};
+use crate::model::{CredentialId, NewSecurityKey, SecurityKey, SecurityKeyId, Timestamp, UserId};
+use crate::store::{
+    Conflict, Inserted, KeyStore, KeyUse, StoreError, join_transports, split_transports,
+};
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: Uuid,
+    user_id: Uuid,
+    credential_id: String,
+    credential_public_key: Option<Vec<u8>>,
+    counter: i64,
+    transports: String,
+    nickname: Option<String>,
+    aaguid: Option<Uuid>,
+    backup_eligible: Option<bool>,
+    backup_state: Option<bool>,
+    user_verified: bool,
+    attestation_format: Option<String>,
+    created_at: Option<Timestamp>,
+    last_used_at: Option<Timestamp>,
+}
+
+impl TryFrom<KeyRow> for SecurityKey {
+    type Error = StoreError;
+    fn try_from(r: KeyRow) -> Result<Self, StoreError> {
+        let credential_id = CredentialId::from_base64url(&r.credential_id)
+            .ok_or_else(|| StoreError::corrupt("user_security_keys", "credential_id"))?;
+        Ok(SecurityKey {
+            id: SecurityKeyId::from_uuid(r.id),
+            user_id: UserId::from_uuid(r.user_id),
+            credential_id,
+            public_key: r.credential_public_key.unwrap_or_default(),
+            counter: u32::try_from(r.counter)
+                .map_err(|_| StoreError::corrupt("user_security_keys", "counter"))?,
+            transports: split_transports(&r.transports),
+            nickname: r.nickname,
+            aaguid: r.aaguid,
+            backup_eligible: r.backup_eligible,
+            backup_state: r.backup_state,
+            user_verified: r.user_verified,
+            attestation_format: r.attestation_format,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+        })
+    }
+}
+
+const KEYS_OF: &str = "
+    SELECT id, user_id, credential_id, credential_public_key, counter, transports, nickname,
+           aaguid, backup_eligible, backup_state, user_verified, attestation_format, created_at,
+           last_used_at
+      FROM auth.user_security_keys WHERE user_id = $1 ORDER BY created_at NULLS FIRST, id";
+const COUNT_KEYS: &str = "SELECT count(*) FROM auth.user_security_keys WHERE user_id = $1";
+const INSERT_KEY: &str = "
+    INSERT INTO auth.user_security_keys (id, user_id, credential_id, credential_public_key,
+        counter, transports, nickname, aaguid, backup_eligible, backup_state, user_verified,
+        attestation_format, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+const RECORD_USE: &str = "
+    UPDATE auth.user_security_keys
+       SET counter = $3, backup_eligible = $4, backup_state = $5, last_used_at = $6
+     WHERE user_id = $1 AND credential_id = $2";
+
+pub(super) async fn insert_key(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    key: &NewSecurityKey,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_KEY)
+        .bind(key.id.as_uuid())
+        .bind(user_id.as_uuid())
+        .bind(key.credential_id.to_base64url())
+        .bind(&key.public_key)
+        .bind(i64::from(key.counter))
+        .bind(join_transports(&key.transports))
+        .bind(&key.nickname)
+        .bind(key.aaguid)
+        .bind(key.backup_eligible)
+        .bind(key.backup_state)
+        .bind(key.user_verified)
+        .bind(&key.attestation_format)
+        .bind(key.now)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+#[async_trait]
+impl KeyStore for PgStore {
+    async fn keys_of(&self, user_id: UserId) -> Result<Vec<SecurityKey>, StoreError> {
+        let rows = sqlx::query_as::<_, KeyRow>(KEYS_OF)
+            .bind(user_id.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.into_iter().map(SecurityKey::try_from).collect()
+    }
+
+    async fn count_keys(&self, user_id: UserId) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(COUNT_KEYS)
+            .bind(user_id.as_uuid())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(n.unsigned_abs())
+    }
+
+    async fn add_key(
+        &self,
+        user_id: UserId,
+        key: &NewSecurityKey,
+    ) -> Result<Inserted<SecurityKeyId>, StoreError> {
+        let mut tx: Transaction<'_, Postgres> = self.pool.begin().await.map_err(db)?;
+        match insert_key(&mut tx, user_id, key).await {
+            Ok(()) => {}
+            Err(err) if is_unique_violation(&err).is_some() => {
+                return Ok(Inserted::Conflict(Conflict::CredentialId));
+            }
+            Err(err) => return Err(db(err)),
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(Inserted::New(key.id))
+    }
+
+    async fn record_key_use(
+        &self,
+        user_id: UserId,
+        credential_id: &CredentialId,
+        key_use: &KeyUse,
+    ) -> Result<(), StoreError> {
+        sqlx::query(RECORD_USE)
+            .bind(user_id.as_uuid())
+            .bind(credential_id.to_base64url())
+            .bind(i64::from(key_use.counter))
+            .bind(key_use.backup_eligible)
+            .bind(key_use.backup_state)
+            .bind(key_use.now)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}

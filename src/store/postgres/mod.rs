@@ -1,0 +1,53 @@
+//! PostgreSQL backend over Nhost's `auth` schema: the production store, shared by replicas.
+
+mod challenges;
+mod keys;
+mod server;
+mod sessions;
+mod users;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
+
+use super::StoreError;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Connects without running migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect(url)
+            .await
+            .map_err(StoreError::db)?;
+        Ok(Self::new(pool))
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(StoreError::db)
+    }
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> Option<String> {
+    match err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            Some(db.constraint().unwrap_or_default().to_owned())
+        }
+        _ => None,
+    }
+}
+
+fn db(err: sqlx::Error) -> StoreError {
+    StoreError::db(err)
+}

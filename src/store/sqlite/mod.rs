@@ -1,0 +1,75 @@
+//! SQLite backend: the embedded default, one file, no setup. Same tables as PostgreSQL's
+//! `auth` schema, without the schema prefix; timestamps are Unix milliseconds.
+
+mod challenges;
+mod keys;
+mod server;
+mod sessions;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use sqlx::SqlitePool;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::StoreError;
+use crate::model::Timestamp;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Transactions that read and then write start as writers: a deferred SQLite transaction
+/// cannot always upgrade, and would fail under concurrency instead of waiting.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Opens (creating if missing) the database file in WAL mode, without migrating.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(StoreError::db)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(StoreError::db)?;
+        Ok(Self::new(pool))
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(StoreError::db)
+    }
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn db(err: sqlx::Error) -> StoreError {
+    StoreError::db(err)
+}
+
+fn millis(ts: Timestamp) -> i64 {
+    ts.timestamp_millis()
+}
+
+fn from_millis(table: &'static str, ms: i64) -> Result<Timestamp, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::corrupt(table, "timestamp"))
+}
