@@ -120,31 +120,38 @@ fn is_symbol(c: char) -> bool {
 /// `redirectTo` must be the client URL or match an allowed pattern (glob: `*` within a path
 /// segment, `**` across segments; a pattern without a wildcard also allows its sub-paths).
 pub fn redirect_allowed(config: &Config, redirect_to: &str) -> bool {
-    let Ok(candidate) = Url::parse(redirect_to) else {
+    let Ok(candidate_url) = Url::parse(redirect_to) else {
         return false;
     };
-    let candidate = normalise(&candidate);
+    let candidate = normalise(&candidate_url, true);
     std::iter::once(config.client_url.to_string())
         .chain(config.allowed_redirect_urls.iter().cloned())
         .any(|pattern| {
             let pattern = match Url::parse(&pattern) {
-                Ok(url) if !pattern.contains('*') => normalise(&url),
+                Ok(url) if !pattern.contains('*') => normalise(&url, true),
                 _ => pattern.trim_end_matches('/').to_owned(),
             };
             if pattern.contains('*') {
+                // A wildcard pattern is not a URL; try the candidate with and without its
+                // default port, so `https://*.x.com` matches `https://a.x.com:443`.
+                let bare = normalise(&candidate_url, false);
                 glob(pattern.as_bytes(), candidate.as_bytes())
+                    || glob(pattern.as_bytes(), bare.as_bytes())
             } else {
                 candidate == pattern || candidate.starts_with(&format!("{pattern}/"))
             }
         })
 }
 
-/// scheme://host:port/path without query, fragment or trailing slash; default ports explicit.
-fn normalise(url: &Url) -> String {
-    let port = url
-        .port_or_known_default()
-        .map(|p| format!(":{p}"))
-        .unwrap_or_default();
+/// scheme://host:port/path without query, fragment or trailing slash; the default port
+/// written out or left out as asked.
+fn normalise(url: &Url, default_port: bool) -> String {
+    let port = if default_port {
+        url.port_or_known_default()
+    } else {
+        url.port()
+    };
+    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
     let host = url.host_str().unwrap_or_default();
     format!(
         "{}://{host}{port}{}",

@@ -1,0 +1,13 @@
+//! End-to-end tests over HTTP, each on both SQLite and PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[macro_use]
+mod support;
+
+mod sessions;
+mod webauthn;

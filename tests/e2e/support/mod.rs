@@ -1,0 +1,211 @@
+//! `TestApp`: the real router on 127.0.0.1:0 over a real database (SQLite or PostgreSQL),
+//! with a test clock and a recording mailer.
+
+pub mod authenticator;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey::auth::TestClock;
+use latchkey::config::Config;
+use latchkey::mail::RecordingMailer;
+use latchkey::model::UserId;
+use latchkey::store::Store;
+use latchkey::store::postgres::PgStore;
+use latchkey::store::sqlite::SqliteStore;
+use serde_json::{Value, json};
+
+pub use authenticator::SoftAuthenticator;
+
+/// The origin test authenticators sign for (the default client URL).
+pub const ORIGIN: &str = "http://localhost:3000";
+
+/// Runs one async test case on both backends, each on a fresh migrated database.
+macro_rules! both_backends {
+    ($case:ident) => {
+        mod $case {
+            #[sqlx::test(migrator = "latchkey::store::sqlite::MIGRATOR")]
+            async fn sqlite(pool: sqlx::SqlitePool) {
+                super::$case(crate::support::TestApp::sqlite(pool).await).await
+            }
+            #[sqlx::test(migrator = "latchkey::store::postgres::MIGRATOR")]
+            async fn postgres(pool: sqlx::PgPool) {
+                super::$case(crate::support::TestApp::postgres(pool).await).await
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<TestClock>,
+    pub mailer: Arc<RecordingMailer>,
+}
+
+/// A JSON response: status and body (`Value::Null` when the body is empty or not JSON).
+#[derive(Debug)]
+pub struct Res {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Res {
+    /// The Nhost error code, asserting the error body is well-formed.
+    pub fn error_code(&self) -> &str {
+        assert_eq!(
+            self.body["status"],
+            json!(self.status),
+            "body status: {}",
+            self.body
+        );
+        assert!(self.body["message"].is_string(), "message: {}", self.body);
+        self.body["error"].as_str().unwrap_or("<none>")
+    }
+}
+
+const BASE_VARS: &[(&str, &str)] = &[
+    ("AUTH_WEBAUTHN_ENABLED", "true"),
+    ("AUTH_ANONYMOUS_USERS_ENABLED", "true"),
+    ("AUTH_ENABLE_CHANGE_ENV", "true"),
+    ("AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED", "false"),
+];
+
+impl TestApp {
+    pub async fn sqlite(pool: sqlx::SqlitePool) -> Self {
+        Self::start(Arc::new(SqliteStore::new(pool)), &[]).await
+    }
+
+    pub async fn postgres(pool: sqlx::PgPool) -> Self {
+        Self::start(Arc::new(PgStore::new(pool)), &[]).await
+    }
+
+    /// Starts the app with `extra` variables on top of the test defaults.
+    pub async fn start(store: Arc<dyn Store>, extra: &[(&str, &str)]) -> Self {
+        init_logs();
+        let vars: Vec<(String, String)> = BASE_VARS
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let config = Config::from_vars(vars.clone()).expect("test config");
+        let clock = Arc::new(TestClock::new(chrono::Utc::now()));
+        let mailer = Arc::new(RecordingMailer::default());
+        let app = latchkey::build(config, vars, store.clone(), clock.clone(), mailer.clone())
+            .await
+            .expect("app builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            base,
+            client,
+            store,
+            clock,
+            mailer,
+        }
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Res {
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let bytes = res.bytes().await.unwrap_or_default();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Res { status, body }
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Res {
+        self.send(self.client.post(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    pub async fn post_bearer(&self, path: &str, token: &str, body: &Value) -> Res {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body);
+        self.send(req).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Res {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        self.send(req).await
+    }
+
+    /// `POST /change-env`: flips configuration live, as upstream's test suites do.
+    pub async fn change_env(&self, vars: &[(&str, &str)]) {
+        let body: serde_json::Map<String, Value> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        let res = self.post("/change-env", &Value::Object(body)).await;
+        assert_eq!(res.status, 200, "change-env: {:?}", res.body);
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    pub async fn sign_in_anonymous(&self) -> Value {
+        let res = self.post("/signin/anonymous", &json!({})).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        res.body["session"].clone()
+    }
+
+    pub async fn sessions_of(&self, user_id: &str) -> u64 {
+        let id = UserId::from_uuid(user_id.parse().unwrap());
+        self.store
+            .count_sessions_of(id, self.clock_now())
+            .await
+            .unwrap()
+    }
+
+    pub async fn keys_of(&self, user_id: &str) -> Vec<latchkey::model::SecurityKey> {
+        let id = UserId::from_uuid(user_id.parse().unwrap());
+        self.store.keys_of(id).await.unwrap()
+    }
+
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use latchkey::auth::Clock;
+        self.clock.now()
+    }
+
+    /// Signs up `email` with a new software passkey; returns the session and the authenticator.
+    pub async fn sign_up_with_passkey(&self, email: &str) -> (Value, SoftAuthenticator) {
+        let mut authenticator = SoftAuthenticator::new(ORIGIN);
+        let options = self
+            .post("/signup/webauthn", &json!({ "email": email }))
+            .await;
+        assert_eq!(options.status, 200, "{:?}", options.body);
+        let credential = authenticator.register(&options.body).await;
+        let res = self
+            .post(
+                "/signup/webauthn/verify",
+                &json!({ "credential": credential }),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        (res.body["session"].clone(), authenticator)
+    }
+}
+
+fn init_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("debug")
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
