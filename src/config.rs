@@ -458,10 +458,10 @@ fn webauthn_settings(v: &mut Vars, client_url: &Url) -> WebauthnConfig {
     }
     // Nhost appends the client URL as an origin; a URL with a path would never match a
     // browser origin, so only its origin part is used.
-    if let Ok(client_origin) = Url::parse(&client_url.origin().ascii_serialization()) {
-        if !rp_origins.contains(&client_origin) {
-            rp_origins.push(client_origin);
-        }
+    if let Ok(client_origin) = Url::parse(&client_url.origin().ascii_serialization())
+        && !rp_origins.contains(&client_origin)
+    {
+        rp_origins.push(client_origin);
     }
     // Nhost: the timeout was read as a duration and never applied; here it is milliseconds
     // and bounds both the browser prompt and the stored challenge.

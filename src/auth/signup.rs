@@ -88,10 +88,10 @@ pub fn validate_options(config: &Config, email: &str, o: &SignUpOptions) -> Resu
         }
         None => email.to_owned(),
     };
-    if let Some(metadata) = &o.metadata {
-        if !metadata.is_object() {
-            return Err(Error::InvalidRequest("metadata must be an object"));
-        }
+    if let Some(metadata) = &o.metadata
+        && !metadata.is_object()
+    {
+        return Err(Error::InvalidRequest("metadata must be an object"));
     }
     let redirect_to = match &o.redirect_to {
         Some(r) if redirect_allowed(config, r) => r.clone(),

@@ -100,10 +100,10 @@ fn request_span(req: &Request) -> Span {
 /// Logs each 5xx once with its cause, and applies `AUTH_CONCEAL_ERRORS` in one place.
 async fn errors(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let response = next.run(req).await;
-    if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
-        if response.status().is_server_error() {
-            error!(error = %cause, source = ?std::error::Error::source(cause.as_ref()), "request failed");
-        }
+    if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>()
+        && response.status().is_server_error()
+    {
+        error!(error = %cause, source = ?std::error::Error::source(cause.as_ref()), "request failed");
     }
     let conceal = app.auth.runtime().config.conceal_errors;
     match response.extensions().get::<ErrorCode>() {

@@ -9,5 +9,7 @@
 #[macro_use]
 mod support;
 
+mod migrations;
 mod sessions;
+mod transport;
 mod webauthn;

@@ -119,7 +119,7 @@ impl KeyStore for PgStore {
         let mut tx: Transaction<'_, Postgres> = self.pool.begin().await.map_err(db)?;
         match insert_key(&mut tx, user_id, key).await {
             Ok(()) => {}
-            Err(err) if is_unique_violation(&err).is_some() => {
+            Err(err) if is_unique_violation(&err) => {
                 return Ok(Inserted::Conflict(Conflict::CredentialId));
             }
             Err(err) => return Err(db(err)),

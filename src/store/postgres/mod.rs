@@ -39,13 +39,8 @@ impl PgStore {
     }
 }
 
-fn is_unique_violation(err: &sqlx::Error) -> Option<String> {
-    match err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            Some(db.constraint().unwrap_or_default().to_owned())
-        }
-        _ => None,
-    }
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 fn db(err: sqlx::Error) -> StoreError {

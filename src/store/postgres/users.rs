@@ -119,9 +119,10 @@ impl UserStore for PgStore {
             .execute(&mut *tx)
             .await;
         if let Err(err) = inserted {
-            return match is_unique_violation(&err) {
-                Some(_) => Ok(Inserted::Conflict(Conflict::Email)),
-                None => Err(db(err)),
+            return if is_unique_violation(&err) {
+                Ok(Inserted::Conflict(Conflict::Email))
+            } else {
+                Err(db(err))
             };
         }
         for role in &user.roles {
@@ -133,11 +134,11 @@ impl UserStore for PgStore {
                 .map_err(db)?;
         }
         if let Some(key) = key {
-            if let Err(err) = super::keys::insert_key(&mut tx, user.id, key).await {
-                return match is_unique_violation(&err) {
-                    Some(_) => Ok(Inserted::Conflict(Conflict::CredentialId)),
-                    None => Err(db(err)),
-                };
+            match super::keys::insert_key(&mut tx, user.id, key).await {
+                Err(err) if is_unique_violation(&err) => {
+                    return Ok(Inserted::Conflict(Conflict::CredentialId));
+                }
+                other => other.map_err(db)?,
             }
         }
         if let Some(session) = session {

@@ -111,6 +111,11 @@ impl TestApp {
         }
     }
 
+    /// A second server over the same database with `extra` variables (e.g. another JWT key).
+    pub async fn restart_with(&self, extra: &[(&str, &str)]) -> TestApp {
+        TestApp::start(self.store.clone(), extra).await
+    }
+
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Res {
         let res = req.send().await.expect("request sent");
         let status = res.status().as_u16();

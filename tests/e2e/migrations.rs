@@ -1,0 +1,65 @@
+//! Migrations are idempotent over a database that already has Nhost's `auth` schema.
+
+use sqlx::PgPool;
+
+/// Nhost's schema already there (with a user row), then Latchkey's migrator: it must apply
+/// cleanly and keep the data.
+#[sqlx::test(migrations = false)]
+async fn postgres_migrations_apply_over_an_existing_nhost_schema(pool: PgPool) {
+    sqlx::raw_sql(include_str!(
+        "../../migrations/postgres/0001_nhost_auth_schema.sql"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO auth.users (id, locale, email, display_name) \
+         VALUES ('6f1f0a44-5a1b-4c39-9d3a-0c1c6d2b7e10', 'en', 'old@example.test', 'Old');
+         INSERT INTO auth.user_security_keys (user_id, credential_id, credential_public_key) \
+         VALUES ('6f1f0a44-5a1b-4c39-9d3a-0c1c6d2b7e10', 'AAAA', '\\xa1'::bytea);",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    latchkey::store::postgres::MIGRATOR
+        .run(&pool)
+        .await
+        .unwrap();
+    latchkey::store::postgres::MIGRATOR
+        .run(&pool)
+        .await
+        .unwrap();
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 1);
+    let be: Option<bool> =
+        sqlx::query_scalar("SELECT backup_eligible FROM auth.user_security_keys")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(be, None, "upstream keys have unknown backup flags");
+    let store = latchkey::store::postgres::PgStore::new(pool);
+    use latchkey::store::UserStore as _;
+    let user = store
+        .find_user_by_email("OLD@example.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        user.display_name, "Old",
+        "e-mail lookup is case-insensitive (citext)"
+    );
+}
+
+#[sqlx::test(migrations = false)]
+async fn sqlite_migrations_run_twice(pool: sqlx::SqlitePool) {
+    latchkey::store::sqlite::MIGRATOR.run(&pool).await.unwrap();
+    latchkey::store::sqlite::MIGRATOR.run(&pool).await.unwrap();
+    let roles: Vec<String> = sqlx::query_scalar("SELECT role FROM roles ORDER BY role")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(roles, ["anonymous", "me", "user"]);
+}
