@@ -113,3 +113,11 @@ fn timeout_is_bounded() {
     let c = config(&[("AUTH_WEBAUTHN_ATTESTATION_TIMEOUT", "120000")]).unwrap();
     assert_eq!(c.webauthn.timeout, Duration::from_secs(120));
 }
+
+#[test]
+fn readme_documents_every_variable() {
+    let readme = include_str!("../../README.md");
+    for name in VARIABLES {
+        assert!(readme.contains(&format!("| `{name}` |")), "README table lacks {name}");
+    }
+}
