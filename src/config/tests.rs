@@ -118,6 +118,9 @@ fn timeout_is_bounded() {
 fn readme_documents_every_variable() {
     let readme = include_str!("../../README.md");
     for name in VARIABLES {
-        assert!(readme.contains(&format!("| `{name}` |")), "README table lacks {name}");
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "README table lacks {name}"
+        );
     }
 }

@@ -156,6 +156,8 @@ pub trait SessionStore: Send + Sync {
     async fn delete_refresh_token(&self, hash: &str) -> Result<bool, StoreError>;
     /// Deletes every regular refresh token of the user (personal access tokens stay).
     async fn delete_sessions_of(&self, user_id: UserId) -> Result<u64, StoreError>;
+    /// Deletes expired regular refresh tokens and remembered rotated hashes past their expiry.
+    async fn sweep_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
     /// Number of live regular refresh tokens of the user (for tests and admin views).
     async fn count_sessions_of(&self, user_id: UserId, now: Timestamp) -> Result<u64, StoreError>;
 }

@@ -120,6 +120,20 @@ async fn refresh_tokens_expire_and_expiry_slides(app: TestApp) {
         (res.status, res.error_code()),
         (401, "invalid-refresh-token")
     );
+    // The expired family is swept (its remembered hashes go with it, by cascade).
+    let swept = app
+        .store
+        .sweep_expired_sessions(app.clock_now())
+        .await
+        .unwrap();
+    assert_eq!(swept, 1);
+    assert_eq!(
+        app.store
+            .sweep_expired_sessions(app.clock_now())
+            .await
+            .unwrap(),
+        0
+    );
 }
 both_backends!(refresh_tokens_expire_and_expiry_slides);
 

@@ -9,6 +9,7 @@ use webauthn_rs_core::proto::{AuthenticationState, Credential, PublicKeyCredenti
 use super::credential::to_credential;
 use super::{from_json, policy, to_json, user_id_from_handle};
 use crate::auth::error::{Error, Result};
+use crate::auth::signup::email_valid;
 use crate::auth::{AccessClaims, Auth, Runtime, Session, check_user};
 use crate::model::{Purpose, SecurityKey, User, UserId};
 use crate::store::{AuditEvent, KeyUse};
@@ -33,6 +34,9 @@ impl Auth {
                 .await?;
             return Ok(RequestOptions(json));
         };
+        if !email_valid(email) {
+            return Err(Error::InvalidRequest("email"));
+        }
         let Some(user) = self.store.find_user_by_email(email).await? else {
             // Same queries as for a known address, so timing says little about who exists.
             self.store.keys_of(UserId::new_random()).await?;

@@ -24,6 +24,8 @@ const REVOKE_FAMILY_OF_OLD_HASH: &str = "
  RETURNING id, user_id";
 const DELETE_BY_HASH: &str = "DELETE FROM refresh_tokens WHERE refresh_token_hash = $1";
 const DELETE_OF_USER: &str = "DELETE FROM refresh_tokens WHERE user_id = $1 AND type = 'regular'";
+const SWEEP_TOKENS: &str = "DELETE FROM refresh_tokens WHERE type = 'regular' AND expires_at <= $1";
+const SWEEP_ROTATIONS: &str = "DELETE FROM refresh_token_rotations WHERE expires_at <= $1";
 const COUNT_OF_USER: &str = "
     SELECT count(*) FROM refresh_tokens WHERE user_id = $1 AND type = 'regular' AND expires_at > $2";
 
@@ -125,6 +127,20 @@ impl SessionStore for SqliteStore {
             .await
             .map_err(db)?;
         Ok(done.rows_affected())
+    }
+
+    async fn sweep_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let tokens = sqlx::query(SWEEP_TOKENS)
+            .bind(millis(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        let rotations = sqlx::query(SWEEP_ROTATIONS)
+            .bind(millis(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(tokens.rows_affected() + rotations.rows_affected())
     }
 
     async fn count_sessions_of(&self, user_id: UserId, now: Timestamp) -> Result<u64, StoreError> {
