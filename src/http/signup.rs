@@ -9,6 +9,7 @@ use super::AppState;
 use super::dto::{CredentialCreationResponse, SessionPayload, SignUpOptions};
 use super::error::ApiError;
 use super::extract::Json;
+use crate::auth::SignUpOptions as DomainSignUpOptions;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -41,6 +42,19 @@ pub struct VerifySignUpOptions {
     nickname: Option<String>,
 }
 
+impl From<VerifySignUpOptions> for DomainSignUpOptions {
+    fn from(o: VerifySignUpOptions) -> Self {
+        DomainSignUpOptions {
+            allowed_roles: o.allowed_roles,
+            default_role: o.default_role,
+            display_name: o.display_name,
+            locale: o.locale,
+            metadata: o.metadata,
+            redirect_to: o.redirect_to,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignUpWebauthnVerifyRequest {
@@ -56,17 +70,7 @@ pub async fn webauthn_verify(
 ) -> Result<AxumJson<SessionPayload>, ApiError> {
     let credential = body.credential.try_into()?;
     let inner_nickname = body.options.as_ref().and_then(|o| o.nickname.clone());
-    let options = body.options.map(|o| {
-        SignUpOptions {
-            allowed_roles: o.allowed_roles,
-            default_role: o.default_role,
-            display_name: o.display_name,
-            locale: o.locale,
-            metadata: o.metadata,
-            redirect_to: o.redirect_to,
-        }
-        .into()
-    });
+    let options = body.options.map(DomainSignUpOptions::from);
     let nickname = body.nickname.or(inner_nickname);
     let session = app
         .auth
