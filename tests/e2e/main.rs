@@ -13,3 +13,6 @@ mod migrations;
 mod sessions;
 mod transport;
 mod webauthn;
+mod webauthn_challenges;
+mod webauthn_policy;
+mod webauthn_rejects;

@@ -134,11 +134,13 @@ impl Auth {
         credential: &PublicKeyCredential,
         mut state: AssertionState,
     ) -> Result<User> {
+        // A handle naming no user finds no keys: 400 as upstream, the same answer as for a key
+        // that user does not have (a 401 here told which user ids exist).
         let user = self
             .store
             .get_user(user_id)
             .await?
-            .ok_or(Error::BadCredentials)?;
+            .ok_or(Error::InvalidRequest("security key not found"))?;
         let keys = self.store.keys_of(user_id).await?;
         state
             .authentication
