@@ -132,6 +132,20 @@ pub struct Config {
     pub gravatar_default: String,
     pub gravatar_rating: String,
     pub webauthn: WebauthnConfig,
+    pub operations: OperationsConfig,
+}
+
+/// Logging, metrics and shutdown: how the process runs, not what it answers.
+#[derive(Debug, Clone)]
+pub struct OperationsConfig {
+    /// `AUTH_DEBUG`: Latchkey's own logs at debug level.
+    pub debug: bool,
+    /// `AUTH_LOG_FORMAT_TEXT`: plain text instead of JSON lines.
+    pub log_text: bool,
+    /// `LATCHKEY_METRICS_ADDR`: serve `/metrics` on this address instead of the API port.
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `LATCHKEY_SHUTDOWN_TIMEOUT`: how long in-flight requests may finish after SIGTERM.
+    pub shutdown_timeout: Duration,
 }
 
 /// Every bad variable, named, so one start tells the operator everything to fix.
@@ -284,6 +298,7 @@ impl Config {
             return Err(ConfigErrors(v.errors));
         };
         let webauthn = webauthn_settings(&mut v, &client_url);
+        let operations = operations_settings(&mut v);
 
         let config = Config {
             port,
@@ -316,6 +331,7 @@ impl Config {
             gravatar_default: v.string("AUTH_GRAVATAR_DEFAULT", "blank"),
             gravatar_rating: v.string("AUTH_GRAVATAR_RATING", "g"),
             webauthn,
+            operations,
         };
         if v.errors.is_empty() {
             Ok(config)
@@ -491,6 +507,24 @@ fn webauthn_settings(v: &mut Vars, client_url: &Url) -> WebauthnConfig {
     }
 }
 
+fn operations_settings(v: &mut Vars) -> OperationsConfig {
+    let metrics_addr = match v.get("LATCHKEY_METRICS_ADDR").map(str::parse) {
+        None => None,
+        Some(Ok(addr)) => Some(addr),
+        Some(Err(_)) => v.bad(
+            "LATCHKEY_METRICS_ADDR",
+            "expected host:port, e.g. 0.0.0.0:9100",
+            None,
+        ),
+    };
+    OperationsConfig {
+        debug: v.bool("AUTH_DEBUG", false),
+        log_text: v.bool("AUTH_LOG_FORMAT_TEXT", false),
+        metrics_addr,
+        shutdown_timeout: v.seconds("LATCHKEY_SHUTDOWN_TIMEOUT", 30),
+    }
+}
+
 /// The variables this build reads, for the README table check.
 pub const VARIABLES: &[&str] = &[
     "AUTH_PORT",
@@ -528,6 +562,10 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_WEBAUTHN_RP_ORIGINS",
     "AUTH_WEBAUTHN_ATTESTATION_TIMEOUT",
     "AUTH_WEBAUTHN_USER_VERIFICATION",
+    "AUTH_DEBUG",
+    "AUTH_LOG_FORMAT_TEXT",
+    "LATCHKEY_METRICS_ADDR",
+    "LATCHKEY_SHUTDOWN_TIMEOUT",
 ];
 
 #[cfg(test)]

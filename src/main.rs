@@ -1,6 +1,7 @@
-//! The `latchkey` command line: `serve` (default), `migrate`, `--version`.
+//! The `latchkey` command line: `serve` (default), `migrate`, `check-config`, `--version`.
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -8,7 +9,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use latchkey::auth::SystemClock;
-use latchkey::config::Config;
+use latchkey::config::{Config, ConfigErrors, OperationsConfig};
 use latchkey::mail::LogMailer;
 
 #[derive(Parser)]
@@ -28,38 +29,76 @@ enum Command {
     Serve,
     /// Run the database migrations and exit.
     Migrate,
+    /// Print the effective configuration (secrets redacted) and every problem; exit 2 on errors.
+    CheckConfig,
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("LATCHKEY_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
     let vars: Vec<(String, String)> = std::env::vars().collect();
-    let config = match Config::from_vars(vars.clone()) {
+    let config = Config::from_vars(vars.clone());
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::CheckConfig = command {
+        return check_config(config);
+    }
+    let config = match config {
         Ok(config) => config,
-        Err(errors) => {
-            for problem in &errors.0 {
-                eprintln!("latchkey: bad configuration: {problem}");
-            }
-            return std::process::ExitCode::from(2);
-        }
+        Err(errors) => return report(&errors),
     };
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config, vars).await,
+    init_logs(&config.operations);
+    let result = match command {
         Command::Migrate => latchkey::open_store(&config.database).await.map(|_| {
             tracing::info!(database = %config.database.redacted(), "migrations applied");
         }),
+        _ => serve(config, vars).await,
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "stopped");
             eprintln!("latchkey: {err:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
+    }
+}
+
+fn report(errors: &ConfigErrors) -> ExitCode {
+    for problem in &errors.0 {
+        eprintln!("latchkey: bad configuration: {problem}");
+    }
+    ExitCode::from(2)
+}
+
+fn check_config(config: Result<Config, ConfigErrors>) -> ExitCode {
+    match config {
+        Ok(config) => {
+            println!("configuration ok\n{}", config.summary().replace(' ', "\n"));
+            ExitCode::SUCCESS
+        }
+        Err(errors) => report(&errors),
+    }
+}
+
+/// JSON lines by default (for log pipelines), text with `AUTH_LOG_FORMAT_TEXT`; `RUST_LOG`
+/// wins over `AUTH_DEBUG`. Other crates stay at info even with `AUTH_DEBUG`: their debug
+/// output can carry request data.
+fn init_logs(ops: &OperationsConfig) {
+    let default = if ops.debug {
+        "info,latchkey=debug"
+    } else {
+        "info"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if ops.log_text {
+        builder.init();
+    } else {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init();
     }
 }
 
@@ -74,14 +113,27 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
     let store = latchkey::open_store(&config.database).await?;
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
     let prefix = config.api_prefix.clone();
-    let app = latchkey::build(
+    let ops = config.operations.clone();
+    let auth = latchkey::auth::Auth::new(
         config,
         vars,
-        store,
+        store.clone(),
         Arc::new(SystemClock),
         Arc::new(LogMailer),
     )
-    .await?;
+    .await
+    .map_err(anyhow::Error::msg)?;
+    let state = latchkey::http::AppState {
+        auth: Arc::new(auth),
+    };
+    if let Some(metrics_addr) = ops.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("binding LATCHKEY_METRICS_ADDR {metrics_addr}"))?;
+        let metrics = latchkey::http::metrics_router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, metrics).await });
+    }
+    let app = latchkey::http::router(state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -89,23 +141,36 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
         "Latchkey listening on http://localhost:{}{prefix}",
         addr.port()
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
+        let _ = stop_tx.send(true);
+    });
+    // In-flight requests get `LATCHKEY_SHUTDOWN_TIMEOUT`; a stuck client cannot hold the
+    // process (and a rolling deploy) forever.
+    let deadline = async move {
+        let mut stop_rx = stop_rx;
+        let _ = stop_rx.wait_for(|stopped| *stopped).await;
+        tokio::time::sleep(ops.shutdown_timeout).await;
+    };
+    tokio::select! {
+        served = server => served.context("serving")?,
+        () = deadline => tracing::warn!("shutdown timeout reached with requests still open"),
+    }
+    store.close().await;
+    tracing::info!("stopped");
     Ok(())
 }
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-            return;
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
         }
     }
-    let _ = ctrl_c.await;
 }

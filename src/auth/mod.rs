@@ -3,7 +3,7 @@
 
 mod clock;
 mod error;
-mod sessions;
+pub(crate) mod sessions;
 mod signup;
 pub mod tokens;
 pub mod webauthn;

@@ -19,6 +19,29 @@ pub struct Session {
     pub user: User,
 }
 
+/// Why a session (an access token and its refresh token) is issued: only elevation mints
+/// the elevated claim; the rest label metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SessionKind {
+    SignUp,
+    SignIn,
+    Anonymous,
+    Elevate,
+    Refresh,
+}
+
+impl SessionKind {
+    fn label(self) -> &'static str {
+        match self {
+            SessionKind::SignUp => "signup",
+            SessionKind::SignIn => "signin",
+            SessionKind::Anonymous => "anonymous",
+            SessionKind::Elevate => "elevate",
+            SessionKind::Refresh => "refresh",
+        }
+    }
+}
+
 /// A refresh token generated before the row that holds it is written (possibly in the same
 /// transaction as the user).
 pub(crate) struct PendingSession {
@@ -52,9 +75,11 @@ impl Auth {
         rt: &Runtime,
         user: User,
         pending: PendingSession,
-        elevated: bool,
+        kind: SessionKind,
     ) -> Result<Session> {
+        let elevated = kind == SessionKind::Elevate;
         let access_token = rt.tokens.mint(&user, elevated, pending.row.now)?;
+        metrics::counter!("latchkey_sessions_issued_total", "kind" => kind.label()).increment(1);
         Ok(Session {
             access_token,
             access_token_expires_in: rt.tokens.access_ttl().as_secs(),
@@ -69,7 +94,7 @@ impl Auth {
         &self,
         rt: &Runtime,
         user: User,
-        elevated: bool,
+        kind: SessionKind,
     ) -> Result<Session> {
         let pending = self.pending_session(rt, user.id, self.now());
         self.store.start_session(&pending.row).await?;
@@ -78,7 +103,7 @@ impl Auth {
         if rand::random::<u8>() == 0 {
             self.store.sweep_expired_sessions(pending.row.now).await?;
         }
-        self.finish_session(rt, user, pending, elevated)
+        self.finish_session(rt, user, pending, kind)
     }
 
     /// `POST /token`: rotates the refresh token in place (same id, new value, sliding expiry).
@@ -101,6 +126,7 @@ impl Auth {
             Rotation::Unknown => return Err(Error::InvalidRefreshToken),
             // Nhost: no reuse detection. A replayed token means it leaked; the family goes.
             Rotation::Reused { id, user_id } => {
+                metrics::counter!("latchkey_refresh_token_reuse_total").increment(1);
                 warn!(event = "refresh_token.reused", %user_id, family = %id,
                       "rotated refresh token presented again: family revoked");
                 self.store
@@ -127,15 +153,11 @@ impl Auth {
             expires_at,
             now,
         };
-        self.finish_session(
-            &rt,
-            user,
-            PendingSession {
-                row,
-                token: new_token,
-            },
-            false,
-        )
+        let pending = PendingSession {
+            row,
+            token: new_token,
+        };
+        self.finish_session(&rt, user, pending, SessionKind::Refresh)
     }
 
     /// `POST /signout` for one session: deletes that refresh token (any type), if it exists.
@@ -201,6 +223,6 @@ impl Auth {
             .get_user(user.id)
             .await?
             .ok_or(Error::BadCredentials)?;
-        self.finish_session(&rt, stored, pending, false)
+        self.finish_session(&rt, stored, pending, SessionKind::Anonymous)
     }
 }

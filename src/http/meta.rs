@@ -62,3 +62,19 @@ pub async fn change_env(
     app.auth.change_env(vars).await?;
     Ok(AxumJson(json!({ "message": "environment updated" })).into_response())
 }
+
+/// GET /readyz: for load balancers. 200 when the database answers, 503 when it does not.
+/// (`/healthz` keeps Nhost's meaning: the process is up.)
+pub async fn readyz(State(app): State<AppState>) -> Response {
+    let database_ok = app.auth.store().ping().await.is_ok();
+    let status = if database_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if database_ok { "ok" } else { "unavailable" },
+        "database": if database_ok { "ok" } else { "unreachable" },
+    });
+    (status, AxumJson(body)).into_response()
+}

@@ -6,6 +6,7 @@ mod elevate;
 pub mod error;
 mod extract;
 mod meta;
+pub mod metrics;
 mod signin;
 mod signup;
 mod token;
@@ -38,6 +39,8 @@ pub struct AppState {
 
 /// Every route, in OpenAPI order, under `AUTH_API_PREFIX`.
 pub fn router(state: AppState) -> Router {
+    // Installed before the first request, so nothing recorded is lost.
+    let _ = metrics::handle();
     let prefix = state.auth.runtime().config.api_prefix.clone();
     let api = Router::new()
         .route("/.well-known/jwks.json", get(meta::jwks))
@@ -45,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/elevate/webauthn", post(elevate::webauthn))
         .route("/elevate/webauthn/verify", post(elevate::webauthn_verify))
         .route("/healthz", get(meta::healthz).head(meta::healthz_head))
+        .route("/readyz", get(meta::readyz))
         .route("/signin/anonymous", post(signin::anonymous))
         .route("/signin/webauthn", post(signin::webauthn))
         .route("/signin/webauthn/verify", post(signin::webauthn_verify))
@@ -57,6 +61,19 @@ pub fn router(state: AppState) -> Router {
         .route("/user/webauthn/add", post(user::webauthn_add))
         .route("/user/webauthn/verify", post(user::webauthn_verify))
         .route("/version", get(meta::version));
+    // With LATCHKEY_METRICS_ADDR, `/metrics` is served on its own listener instead.
+    let api = if state
+        .auth
+        .runtime()
+        .config
+        .operations
+        .metrics_addr
+        .is_none()
+    {
+        api.route("/metrics", get(metrics::render))
+    } else {
+        api
+    };
     let routes = if prefix.is_empty() {
         api
     } else {
@@ -67,17 +84,30 @@ pub fn router(state: AppState) -> Router {
     };
     routes
         .layer(middleware::from_fn_with_state(state.clone(), errors))
+        .layer(middleware::from_fn(metrics::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(cors))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
-                .on_response(|res: &Response, latency: Duration, _span: &Span| {
-                    tracing::debug!(status = res.status().as_u16(), ?latency, "response");
-                }),
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, span: &Span| {
+                    let latency_ms = latency.as_secs_f64() * 1000.0;
+                    span.record("status", res.status().as_u16());
+                    span.record("latency_ms", latency_ms);
+                    tracing::info!(status = res.status().as_u16(), latency_ms, "request");
+                })
+                .on_failure(()),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for `LATCHKEY_METRICS_ADDR`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
         .with_state(state)
 }
 
@@ -94,7 +124,14 @@ fn request_span(req: &Request) -> Span {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    info_span!("request", method = %req.method(), route, request_id)
+    info_span!(
+        "request",
+        method = %req.method(),
+        route,
+        request_id,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty
+    )
 }
 
 /// Logs each 5xx once with its cause, and applies `AUTH_CONCEAL_ERRORS` in one place.

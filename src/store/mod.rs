@@ -76,6 +76,14 @@ pub struct KeyUse {
     pub now: Timestamp,
 }
 
+/// Connection pool occupancy at one instant.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// A security event worth keeping (clone suspicion, refresh-token reuse).
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
@@ -172,6 +180,10 @@ pub trait ServerStore: Send + Sync {
     async fn count_events(&self, event: &str, user_id: UserId) -> Result<u64, StoreError>;
     /// Cheap query proving the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Connection pool occupancy, for metrics.
+    fn pool_stats(&self) -> PoolStats;
+    /// Closes the pool, waiting for checked-out connections to come back (at shutdown).
+    async fn close(&self);
 }
 
 pub trait Store: UserStore + KeyStore + ChallengeStore + SessionStore + ServerStore {}

@@ -9,7 +9,9 @@
 #[macro_use]
 mod support;
 
+mod cli;
 mod migrations;
+mod operability;
 mod sessions;
 mod transport;
 mod webauthn;

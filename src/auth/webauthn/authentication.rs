@@ -7,8 +7,9 @@ use webauthn_rs_core::error::WebauthnError;
 use webauthn_rs_core::proto::{AuthenticationState, Credential, PublicKeyCredential};
 
 use super::credential::to_credential;
-use super::{from_json, policy, to_json, user_id_from_handle};
+use super::{from_json, observe, policy, to_json, user_id_from_handle};
 use crate::auth::error::{Error, Result};
+use crate::auth::sessions::SessionKind;
 use crate::auth::signup::email_valid;
 use crate::auth::{AccessClaims, Auth, Runtime, Session, check_user};
 use crate::model::{Purpose, SecurityKey, User, UserId};
@@ -58,6 +59,10 @@ impl Auth {
     /// challenge was bound to (or, for discoverable sign-in, the user named by the handle).
     #[instrument(skip_all)]
     pub async fn finish_passkey_signin(&self, credential: PublicKeyCredential) -> Result<Session> {
+        observe(Purpose::Signin, self.passkey_signin(credential).await)
+    }
+
+    async fn passkey_signin(&self, credential: PublicKeyCredential) -> Result<Session> {
         let rt = self.webauthn_runtime()?;
         let taken = self
             .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Signin)
@@ -78,7 +83,7 @@ impl Auth {
             .verify_assertion(&rt, user_id, &credential, state)
             .await?;
         check_user(&rt.config, &user, false)?;
-        self.start_session(&rt, user, false).await
+        self.start_session(&rt, user, SessionKind::SignIn).await
     }
 
     /// `POST /elevate/webauthn`: options listing the bearer's own keys.
@@ -107,6 +112,14 @@ impl Auth {
         claims: &AccessClaims,
         credential: PublicKeyCredential,
     ) -> Result<Session> {
+        observe(Purpose::Elevate, self.elevation(claims, credential).await)
+    }
+
+    async fn elevation(
+        &self,
+        claims: &AccessClaims,
+        credential: PublicKeyCredential,
+    ) -> Result<Session> {
         let rt = self.webauthn_runtime()?;
         let user = self.user_from_claims(claims, false).await?;
         let taken = self
@@ -122,7 +135,7 @@ impl Auth {
         let user = self
             .verify_assertion(&rt, user.id, &credential, state)
             .await?;
-        self.start_session(&rt, user, true).await
+        self.start_session(&rt, user, SessionKind::Elevate).await
     }
 
     /// Verifies the assertion against the user's current keys (fresh counters), records the

@@ -20,7 +20,7 @@ pub use registration::{CreationOptions, RegisteredKey};
 
 use super::error::{Error, Result};
 use crate::config::{UserVerification, WebauthnConfig};
-use crate::model::{Timestamp, UserId};
+use crate::model::{Purpose, Timestamp, UserId};
 
 /// Builds the relying party once per configuration; a bad RP fails start-up, not a request.
 pub fn relying_party(config: &WebauthnConfig) -> std::result::Result<WebauthnCore, String> {
@@ -86,6 +86,40 @@ pub(crate) fn client_challenge(client_data_json: &[u8]) -> Result<String> {
         return Err(Error::InvalidRequest("clientDataJSON.challenge"));
     }
     Ok(data.challenge.trim_end_matches('=').to_owned())
+}
+
+/// Counts a finished ceremony by flow and outcome: `finished`, or why it was refused.
+pub(crate) fn observe<T>(purpose: Purpose, result: Result<T>) -> Result<T> {
+    let outcome = match &result {
+        Ok(_) => "finished",
+        Err(err) => refusal_reason(err),
+    };
+    metrics::counter!("latchkey_webauthn_ceremonies_total",
+        "flow" => purpose.as_str(), "outcome" => outcome)
+    .increment(1);
+    result
+}
+
+/// A bounded label for a refused ceremony, so dashboards can tell attacks from bugs.
+fn refusal_reason(err: &Error) -> &'static str {
+    use webauthn_rs_core::error::WebauthnError as W;
+    match err {
+        Error::ChallengeGone => "challenge_gone",
+        Error::CounterRegressed => "counter_regressed",
+        Error::Ceremony(W::InvalidRPOrigin) => "origin",
+        Error::Ceremony(W::InvalidRPIDHash) => "rp_id",
+        Error::Ceremony(W::UserNotVerified) => "user_verification",
+        Error::Ceremony(W::AuthenticationFailure) => "bad_signature",
+        Error::Ceremony(W::CredentialNotFound) => "unknown_credential",
+        Error::Ceremony(W::MismatchedChallenge) => "challenge_mismatch",
+        Error::Ceremony(_) => "invalid_credential",
+        Error::EndpointDisabled => "disabled",
+        Error::UserDisabled | Error::Unverified | Error::ForbiddenAnonymous => "user_state",
+        Error::BadCredentials => "bad_credentials",
+        Error::EmailTaken => "email_taken",
+        Error::Store(_) | Error::Mail(_) | Error::Internal(_) => "server_error",
+        _ => "invalid_request",
+    }
 }
 
 pub(crate) fn expiry(now: Timestamp, timeout: Duration) -> Timestamp {

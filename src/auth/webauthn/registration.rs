@@ -9,8 +9,9 @@ use webauthn_rs_core::proto::{
 };
 
 use super::credential::{attested_key, format_name, transport_names};
-use super::{client_challenge, expiry, from_json, policy, to_json, user_handle};
+use super::{client_challenge, expiry, from_json, observe, policy, to_json, user_handle};
 use crate::auth::error::{Error, Result};
+use crate::auth::sessions::SessionKind;
 use crate::auth::signup::{
     SignUpOptions, email_allowed, email_valid, gravatar_url, validate_options, verification_ticket,
 };
@@ -102,6 +103,18 @@ impl Auth {
         options: Option<SignUpOptions>,
         nickname: Option<String>,
     ) -> Result<Option<Session>> {
+        observe(
+            Purpose::Signup,
+            self.passkey_signup(credential, options, nickname).await,
+        )
+    }
+
+    async fn passkey_signup(
+        &self,
+        credential: RegisterPublicKeyCredential,
+        options: Option<SignUpOptions>,
+        nickname: Option<String>,
+    ) -> Result<Option<Session>> {
         let rt = self.webauthn_runtime()?;
         if rt.config.disable_signup {
             return Err(Error::SignupDisabled);
@@ -169,7 +182,8 @@ impl Auth {
             .get_user(user_id)
             .await?
             .ok_or(Error::BadCredentials)?;
-        self.finish_session(&rt, stored, pending, false).map(Some)
+        self.finish_session(&rt, stored, pending, SessionKind::SignUp)
+            .map(Some)
     }
 
     /// `POST /user/webauthn/add`: creation options for another key of the bearer, excluding
@@ -203,6 +217,18 @@ impl Auth {
     /// to this same bearer.
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn finish_key_registration(
+        &self,
+        claims: &AccessClaims,
+        credential: RegisterPublicKeyCredential,
+        nickname: Option<String>,
+    ) -> Result<RegisteredKey> {
+        observe(
+            Purpose::AddKey,
+            self.key_registration(claims, credential, nickname).await,
+        )
+    }
+
+    async fn key_registration(
         &self,
         claims: &AccessClaims,
         credential: RegisterPublicKeyCredential,
@@ -269,6 +295,9 @@ impl Auth {
             .and_then(|c| c.as_str())
             .ok_or_else(|| Error::Internal("options without challenge".into()))?;
         let now = self.now();
+        metrics::counter!("latchkey_webauthn_ceremonies_total",
+            "flow" => purpose.as_str(), "outcome" => "started")
+        .increment(1);
         self.store
             .insert_challenge(&NewChallenge {
                 challenge: challenge.to_owned(),

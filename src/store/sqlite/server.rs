@@ -3,7 +3,7 @@ use uuid::Uuid;
 
 use super::{SqliteStore, db, millis};
 use crate::model::UserId;
-use crate::store::{AuditEvent, ServerStore, StoreError};
+use crate::store::{AuditEvent, PoolStats, ServerStore, StoreError};
 
 const INIT_SETTING: &str =
     "INSERT INTO latchkey_settings (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING";
@@ -49,6 +49,18 @@ impl ServerStore for SqliteStore {
             .await
             .map_err(db)?;
         Ok(n.unsigned_abs())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
