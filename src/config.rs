@@ -72,6 +72,16 @@ pub struct JwtSecret {
     pub kid: Option<String>,
 }
 
+/// A key that only verifies tokens (`LATCHKEY_JWT_PREVIOUS_KEYS`): the previous key during a
+/// rotation, still published in the JWKS until the tokens it signed have expired.
+#[derive(Debug, Clone)]
+pub struct VerifyKey {
+    pub algorithm: JwtAlgorithm,
+    /// HMAC secret, or an RSA PEM key (public or private; only the public part is used).
+    pub key: Secret,
+    pub kid: String,
+}
+
 /// `AUTH_REQUIRE_ELEVATED_CLAIM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElevationMode {
@@ -108,6 +118,7 @@ pub struct Config {
     pub database: DatabaseUrl,
     /// `None`: a development HS256 key is generated and kept in the database.
     pub jwt_secret: Option<JwtSecret>,
+    pub previous_jwt_keys: Vec<VerifyKey>,
     pub jwt_issuer: String,
     pub claims_namespace: String,
     pub access_token_ttl: Duration,
@@ -262,6 +273,7 @@ impl Config {
         let client_url = v.url("AUTH_CLIENT_URL", "http://localhost:3000");
         let database = database_url(&v);
         let (jwt_secret, jwt_issuer, claims_namespace) = jwt_settings(&mut v);
+        let previous_jwt_keys = previous_keys(&mut v);
 
         let default_role = v.string("AUTH_USER_DEFAULT_ROLE", "user");
         let mut allowed_roles = v.list("AUTH_USER_DEFAULT_ALLOWED_ROLES");
@@ -307,6 +319,7 @@ impl Config {
             client_url,
             database,
             jwt_secret,
+            previous_jwt_keys,
             jwt_issuer,
             claims_namespace,
             access_token_ttl: v.seconds("AUTH_ACCESS_TOKEN_EXPIRES_IN", 900),
@@ -402,6 +415,52 @@ struct JwtSecretJson {
     claims_namespace: Option<String>,
 }
 
+fn parse_algorithm(v: &mut Vars, var: &str, name: &str) -> JwtAlgorithm {
+    match name {
+        "HS256" => JwtAlgorithm::HS256,
+        "HS384" => JwtAlgorithm::HS384,
+        "HS512" => JwtAlgorithm::HS512,
+        "RS256" => JwtAlgorithm::RS256,
+        "RS384" => JwtAlgorithm::RS384,
+        "RS512" => JwtAlgorithm::RS512,
+        other => {
+            v.errors.push(format!(
+                "{var}: unsupported type {other:?} (HS256/384/512, RS256/384/512)"
+            ));
+            JwtAlgorithm::HS256
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct VerifyKeyJson {
+    #[serde(rename = "type")]
+    algorithm: String,
+    key: String,
+    kid: String,
+}
+
+fn previous_keys(v: &mut Vars) -> Vec<VerifyKey> {
+    const VAR: &str = "LATCHKEY_JWT_PREVIOUS_KEYS";
+    let Some(text) = v.get(VAR).map(str::to_owned) else {
+        return vec![];
+    };
+    let Ok(parsed) = serde_json::from_str::<Vec<VerifyKeyJson>>(&text) else {
+        v.errors.push(format!(
+            "{VAR}: not a JSON array of {{\"type\",\"key\",\"kid\"}}"
+        ));
+        return vec![];
+    };
+    parsed
+        .into_iter()
+        .map(|k| VerifyKey {
+            algorithm: parse_algorithm(v, VAR, &k.algorithm),
+            key: Secret::new(k.key),
+            kid: k.kid,
+        })
+        .collect()
+}
+
 fn jwt_settings(v: &mut Vars) -> (Option<JwtSecret>, String, String) {
     const VAR: &str = "HASURA_GRAPHQL_JWT_SECRET";
     let default_issuer = "hasura-auth".to_owned();
@@ -419,20 +478,7 @@ fn jwt_settings(v: &mut Vars) -> (Option<JwtSecret>, String, String) {
             return (None, default_issuer, default_namespace);
         }
     };
-    let algorithm = match parsed.algorithm.as_str() {
-        "HS256" => JwtAlgorithm::HS256,
-        "HS384" => JwtAlgorithm::HS384,
-        "HS512" => JwtAlgorithm::HS512,
-        "RS256" => JwtAlgorithm::RS256,
-        "RS384" => JwtAlgorithm::RS384,
-        "RS512" => JwtAlgorithm::RS512,
-        other => {
-            v.errors.push(format!(
-                "{VAR}: unsupported type {other:?} (HS256/384/512, RS256/384/512)"
-            ));
-            JwtAlgorithm::HS256
-        }
-    };
+    let algorithm = parse_algorithm(v, VAR, &parsed.algorithm);
     let key = parsed.key.unwrap_or_default();
     if algorithm.is_hmac() && key.len() < 32 {
         v.errors
@@ -535,6 +581,7 @@ pub const VARIABLES: &[&str] = &[
     "POSTGRES_CONNECTION",
     "HASURA_GRAPHQL_DATABASE_URL",
     "HASURA_GRAPHQL_JWT_SECRET",
+    "LATCHKEY_JWT_PREVIOUS_KEYS",
     "AUTH_ACCESS_TOKEN_EXPIRES_IN",
     "AUTH_REFRESH_TOKEN_EXPIRES_IN",
     "AUTH_USER_DEFAULT_ROLE",

@@ -12,17 +12,24 @@ use super::error::{Error, Result};
 use crate::config::{Config, JwtAlgorithm};
 use crate::model::{Secret, Timestamp, User, UserId};
 
-/// Signing and verification keys built once from `HASURA_GRAPHQL_JWT_SECRET`.
+/// Signing and verification keys built once from `HASURA_GRAPHQL_JWT_SECRET` (and
+/// `LATCHKEY_JWT_PREVIOUS_KEYS`, which only verify).
 pub struct TokenKeys {
     algorithm: Algorithm,
     kid: Option<String>,
     encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    /// The signing key's verifier first, then previous keys.
+    verifiers: Vec<Verifier>,
     jwks: JwkSet,
     issuer: String,
     namespace: String,
     access_ttl: Duration,
+}
+
+struct Verifier {
+    kid: Option<String>,
+    key: DecodingKey,
+    validation: Validation,
 }
 
 /// What a verified bearer token says.
@@ -44,32 +51,72 @@ fn algorithm(alg: JwtAlgorithm) -> Algorithm {
     }
 }
 
+/// The public half of an RSA key as a JWK (with `kid` and `use`) and its verifying key.
+/// `pem` may hold the private key (then only its public part is kept) or the public key.
+fn rsa_public(
+    pem: &Secret,
+    alg: Algorithm,
+    kid: Option<String>,
+) -> std::result::Result<(Jwk, DecodingKey, String), String> {
+    let bad = |what: &str| format!("JWT key: {what}");
+    let mut jwk = if pem.expose().contains("PRIVATE KEY") {
+        let encoding = EncodingKey::from_rsa_pem(pem.expose().as_bytes())
+            .map_err(|_| bad("not an RSA private key"))?;
+        Jwk::from_encoding_key(&encoding, alg).map_err(|_| bad("cannot derive the public key"))?
+    } else {
+        let decoding = DecodingKey::from_rsa_pem(pem.expose().as_bytes())
+            .map_err(|_| bad("not an RSA public key"))?;
+        Jwk::from_decoding_key(&decoding, Some(alg))
+            .map_err(|_| bad("cannot read the public key"))?
+    };
+    let (n, e) = match &jwk.algorithm {
+        jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) => (rsa.n.clone(), rsa.e.clone()),
+        _ => return Err(bad("not an RSA key")),
+    };
+    // Nhost: a random kid per process breaks verification across replicas; a kid derived
+    // from the public key is the same everywhere.
+    let kid = kid
+        .unwrap_or_else(|| hex::encode(Sha256::digest(n.as_bytes()).get(..16).unwrap_or_default()));
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    let key = DecodingKey::from_rsa_components(&n, &e).map_err(|_| bad("bad RSA public key"))?;
+    Ok((jwk, key, kid))
+}
+
+fn validation(alg: Algorithm, issuer: &str) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
+    // Expiry is checked against the domain clock in `verify`, so tests can move time.
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation
+}
+
 impl TokenKeys {
     /// `dev_key` is used when no JWT secret is configured (HS256).
     pub fn new(config: &Config, dev_key: &Secret) -> std::result::Result<Self, String> {
-        let (alg, kid, encoding, decoding, jwks) = match &config.jwt_secret {
+        let issuer = config.jwt_issuer.as_str();
+        let mut jwks = JwkSet { keys: vec![] };
+        let (alg, kid, encoding, decoding) = match &config.jwt_secret {
             None => {
                 let key = dev_key.expose().as_bytes();
-                let keys = (EncodingKey::from_secret(key), DecodingKey::from_secret(key));
                 (
                     Algorithm::HS256,
                     None,
-                    keys.0,
-                    keys.1,
-                    JwkSet { keys: vec![] },
+                    EncodingKey::from_secret(key),
+                    DecodingKey::from_secret(key),
                 )
             }
+            // Nhost (MONO): HMAC keys are never published, the JWKS is empty.
             Some(secret) if secret.algorithm.is_hmac() => {
                 let key = secret.key.expose().as_bytes();
                 let alg = algorithm(secret.algorithm);
-                let keys = (EncodingKey::from_secret(key), DecodingKey::from_secret(key));
-                // Nhost (MONO): HMAC keys are never published, the JWKS is empty.
                 (
                     alg,
                     secret.kid.clone(),
-                    keys.0,
-                    keys.1,
-                    JwkSet { keys: vec![] },
+                    EncodingKey::from_secret(key),
+                    DecodingKey::from_secret(key),
                 )
             }
             Some(secret) => {
@@ -77,44 +124,37 @@ impl TokenKeys {
                 let private_pem = secret.signing_key.as_ref().unwrap_or(&secret.key);
                 let encoding = EncodingKey::from_rsa_pem(private_pem.expose().as_bytes())
                     .map_err(|_| "HASURA_GRAPHQL_JWT_SECRET: signing_key is not an RSA PEM key")?;
-                let mut jwk = Jwk::from_encoding_key(&encoding, alg)
-                    .map_err(|_| "HASURA_GRAPHQL_JWT_SECRET: cannot derive the public key")?;
-                let (n, e) = match &jwk.algorithm {
-                    jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) => {
-                        (rsa.n.clone(), rsa.e.clone())
-                    }
-                    _ => return Err("HASURA_GRAPHQL_JWT_SECRET: not an RSA key".into()),
-                };
-                // Nhost: a random kid per process breaks verification across replicas; a kid
-                // derived from the public key is the same everywhere.
-                let kid = secret.kid.clone().unwrap_or_else(|| {
-                    hex::encode(Sha256::digest(n.as_bytes()).get(..16).unwrap_or_default())
-                });
-                jwk.common.key_id = Some(kid.clone());
-                jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-                let decoding = DecodingKey::from_rsa_components(&n, &e)
-                    .map_err(|_| "HASURA_GRAPHQL_JWT_SECRET: bad RSA public key")?;
-                (
-                    alg,
-                    Some(kid),
-                    encoding,
-                    decoding,
-                    JwkSet { keys: vec![jwk] },
-                )
+                let (jwk, decoding, kid) = rsa_public(private_pem, alg, secret.kid.clone())?;
+                jwks.keys.push(jwk);
+                (alg, Some(kid), encoding, decoding)
             }
         };
-        let mut validation = Validation::new(alg);
-        validation.set_issuer(&[&config.jwt_issuer]);
-        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
-        // Expiry is checked against the domain clock below, so tests can move time.
-        validation.validate_exp = false;
-        validation.validate_aud = false;
+        let mut verifiers = vec![Verifier {
+            kid: kid.clone(),
+            key: decoding,
+            validation: validation(alg, issuer),
+        }];
+        for previous in &config.previous_jwt_keys {
+            let prev_alg = algorithm(previous.algorithm);
+            let key = if previous.algorithm.is_hmac() {
+                DecodingKey::from_secret(previous.key.expose().as_bytes())
+            } else {
+                let (jwk, key, _) =
+                    rsa_public(&previous.key, prev_alg, Some(previous.kid.clone()))?;
+                jwks.keys.push(jwk);
+                key
+            };
+            verifiers.push(Verifier {
+                kid: Some(previous.kid.clone()),
+                key,
+                validation: validation(prev_alg, issuer),
+            });
+        }
         Ok(TokenKeys {
             algorithm: alg,
             kid,
             encoding,
-            decoding,
-            validation,
+            verifiers,
             jwks,
             issuer: config.jwt_issuer.clone(),
             namespace: config.claims_namespace.clone(),
@@ -157,9 +197,19 @@ impl TokenKeys {
             .map_err(|e| Error::Internal(format!("signing access token: {e}")))
     }
 
-    /// Checks signature, algorithm, issuer and expiry at `now`.
+    /// Checks signature, algorithm, issuer and expiry at `now`. The token's `kid` picks the
+    /// key (the signing key when it has none); the algorithm must be that key's.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<AccessClaims> {
-        let data = jsonwebtoken::decode::<Value>(token, &self.decoding, &self.validation)
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Unauthenticated)?;
+        let verifier = match &header.kid {
+            Some(kid) => self
+                .verifiers
+                .iter()
+                .find(|v| v.kid.as_deref() == Some(kid.as_str())),
+            None => self.verifiers.first(),
+        }
+        .ok_or(Error::Unauthenticated)?;
+        let data = jsonwebtoken::decode::<Value>(token, &verifier.key, &verifier.validation)
             .map_err(|_| Error::Unauthenticated)?;
         let claims = data.claims;
         let exp = claims

@@ -314,3 +314,54 @@ async fn concurrent_refreshes_of_one_token_yield_one_session(app: TestApp) {
     assert_eq!(ok, 1, "exactly one rotation wins");
 }
 both_backends!(concurrent_refreshes_of_one_token_yield_one_session);
+
+async fn jwt_key_rotation_keeps_old_tokens_valid_until_the_old_key_goes(app: TestApp) {
+    let pem = || {
+        let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+        String::from_utf8(rsa.private_key_to_pem().unwrap()).unwrap()
+    };
+    let (old_pem, new_pem) = (pem(), pem());
+    let secret =
+        |pem: &str, kid: &str| json!({ "type": "RS256", "key": pem, "kid": kid }).to_string();
+    let old = app
+        .restart_with(&[("HASURA_GRAPHQL_JWT_SECRET", &secret(&old_pem, "old"))])
+        .await;
+    let old_token = old.sign_in_anonymous().await["accessToken"].clone();
+
+    let previous = json!([{ "type": "RS256", "key": old_pem, "kid": "old" }]).to_string();
+    let rotating = app
+        .restart_with(&[
+            ("HASURA_GRAPHQL_JWT_SECRET", &secret(&new_pem, "new")),
+            ("LATCHKEY_JWT_PREVIOUS_KEYS", &previous),
+        ])
+        .await;
+    let jwks = rotating.get("/.well-known/jwks.json", None).await.body;
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, ["new", "old"]);
+    let res = rotating
+        .post("/token/verify", &json!({ "token": old_token }))
+        .await;
+    assert_eq!(res.status, 200, "old tokens verify during the rotation");
+    let new_token = rotating.sign_in_anonymous().await["accessToken"].clone();
+    let header = new_token.as_str().unwrap().split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(&base64_url(header)).unwrap();
+    assert_eq!(header["kid"], "new");
+
+    let rotated = app
+        .restart_with(&[("HASURA_GRAPHQL_JWT_SECRET", &secret(&new_pem, "new"))])
+        .await;
+    let res = rotated
+        .post("/token/verify", &json!({ "token": old_token }))
+        .await;
+    assert_eq!((res.status, res.error_code()), (400, "invalid-request"));
+    let res = rotated
+        .post("/token/verify", &json!({ "token": new_token }))
+        .await;
+    assert_eq!(res.status, 200);
+}
+both_backends!(jwt_key_rotation_keeps_old_tokens_valid_until_the_old_key_goes);
