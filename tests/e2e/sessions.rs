@@ -2,16 +2,10 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::TestApp;
-
-fn claims(access_token: &str) -> Value {
-    let payload = access_token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
+use crate::support::jwt_claims as claims;
 
 async fn anonymous_session_has_nhost_shape_and_claims(app: TestApp) {
     let session = app.sign_in_anonymous().await;

@@ -5,6 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
+use crate::support::jwt_claims as claims;
 use crate::support::{ORIGIN, SoftAuthenticator, TestApp};
 
 /// `/signin/webauthn` with an e-mail, then `/verify`: returns the session.
@@ -26,11 +27,6 @@ pub async fn sign_in_by_email(
         .await;
     assert_eq!(res.status, 200, "{:?}", res.body);
     res.body["session"].clone()
-}
-
-fn claims(access_token: &str) -> Value {
-    let payload = access_token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 async fn signup_options_have_nhost_shape(app: TestApp) {

@@ -203,6 +203,16 @@ impl TestApp {
     }
 }
 
+/// The payload of a JWT, decoded without verification (as the SDKs read it).
+pub fn jwt_claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 fn init_logs() {
     static INIT: std::sync::Once = std::sync::Once::new();
     INIT.call_once(|| {
