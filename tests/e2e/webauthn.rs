@@ -339,3 +339,66 @@ async fn elevated_claim_policy_guards_adding_keys(app: TestApp) {
     assert_eq!(res.status, 200, "{:?}", res.body);
 }
 both_backends!(elevated_claim_policy_guards_adding_keys);
+
+/// Two servers over one database stand for two replicas: every ceremony begins on one and
+/// finishes on the other, and a replayed assertion sent to both is accepted at most once.
+async fn ceremonies_begun_on_one_replica_finish_on_another(a: TestApp) {
+    let b = a.restart_with(&[]).await;
+    let mut authenticator = SoftAuthenticator::new(ORIGIN);
+    let options = a
+        .post("/signup/webauthn", &json!({ "email": "rep@example.test" }))
+        .await;
+    let credential = authenticator.register(&options.body).await;
+    let signup = b
+        .post(
+            "/signup/webauthn/verify",
+            &json!({ "credential": credential }),
+        )
+        .await;
+    assert_eq!(signup.status, 200, "{:?}", signup.body);
+    let token = signup.body["session"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let options = b
+        .post("/signin/webauthn", &json!({ "email": "rep@example.test" }))
+        .await;
+    let assertion = authenticator.assert(&options.body).await;
+    let body = json!({ "credential": assertion });
+    let (on_a, on_b) = tokio::join!(
+        a.post("/signin/webauthn/verify", &body),
+        b.post("/signin/webauthn/verify", &body)
+    );
+    let accepted = [on_a.status, on_b.status]
+        .iter()
+        .filter(|s| **s == 200)
+        .count();
+    assert_eq!(accepted, 1, "a: {:?} b: {:?}", on_a.body, on_b.body);
+
+    let options = a
+        .post_bearer("/user/webauthn/add", &token, &json!({}))
+        .await;
+    let mut second = SoftAuthenticator::new(ORIGIN);
+    let credential = second.register(&options.body).await;
+    let added = b
+        .post_bearer(
+            "/user/webauthn/verify",
+            &token,
+            &json!({ "credential": credential }),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{:?}", added.body);
+
+    let options = b.post_bearer("/elevate/webauthn", &token, &json!({})).await;
+    let assertion = second.assert(&options.body).await;
+    let elevated = a
+        .post_bearer(
+            "/elevate/webauthn/verify",
+            &token,
+            &json!({ "credential": assertion }),
+        )
+        .await;
+    assert_eq!(elevated.status, 200, "{:?}", elevated.body);
+}
+both_backends!(ceremonies_begun_on_one_replica_finish_on_another);
