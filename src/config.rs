@@ -9,6 +9,9 @@ use url::Url;
 
 use crate::model::Secret;
 
+mod mail;
+pub use mail::{MailConfig, SmtpAuthMethod, SmtpConfig};
+
 /// Where sessions live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -144,6 +147,7 @@ pub struct Config {
     pub gravatar_rating: String,
     pub webauthn: WebauthnConfig,
     pub operations: OperationsConfig,
+    pub mail: MailConfig,
 }
 
 /// Logging, metrics and shutdown: how the process runs, not what it answers.
@@ -311,6 +315,7 @@ impl Config {
         };
         let webauthn = webauthn_settings(&mut v, &client_url);
         let operations = operations_settings(&mut v);
+        let mail = mail::mail_settings(&mut v);
 
         let config = Config {
             port,
@@ -345,6 +350,7 @@ impl Config {
             gravatar_rating: v.string("AUTH_GRAVATAR_RATING", "g"),
             webauthn,
             operations,
+            mail,
         };
         if v.errors.is_empty() {
             Ok(config)
@@ -362,7 +368,7 @@ impl Config {
         format!(
             "port={} prefix={:?} server_url={} client_url={} database={} jwt={} issuer={} \
              webauthn.enabled={} rp_id={} origins=[{}] uv={:?} elevated_claim={:?} \
-             email_verification_required={} anonymous={} signup_disabled={}",
+             email_verification_required={} anonymous={} signup_disabled={} {}",
             self.port,
             self.api_prefix,
             self.server_url,
@@ -383,6 +389,7 @@ impl Config {
             self.email_verification_required,
             self.anonymous_users_enabled,
             self.disable_signup,
+            self.mail.summary(),
         )
     }
 }
@@ -613,6 +620,16 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_LOG_FORMAT_TEXT",
     "LATCHKEY_METRICS_ADDR",
     "LATCHKEY_SHUTDOWN_TIMEOUT",
+    "AUTH_SMTP_HOST",
+    "AUTH_SMTP_PORT",
+    "AUTH_SMTP_SECURE",
+    "AUTH_SMTP_USER",
+    "AUTH_SMTP_PASS",
+    "AUTH_SMTP_SENDER",
+    "AUTH_SMTP_AUTH_METHOD",
+    "AUTH_SMTP_X_SMTPAPI_HEADER",
+    "AUTH_EMAIL_TEMPLATES_PATH",
+    "LATCHKEY_MAIL_DIR",
 ];
 
 #[cfg(test)]

@@ -36,13 +36,14 @@ pub async fn open_store(database: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>
     })
 }
 
-/// Builds the whole application over an opened store: used by `main` and by tests.
+/// Builds the whole application over an opened store: used by `main` and by tests. `mailer`
+/// replaces the one the configuration selects (SMTP, or files without `AUTH_SMTP_HOST`).
 pub async fn build(
     config: Config,
     vars: Vec<(String, String)>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    mailer: Arc<dyn Mailer>,
+    mailer: Option<Arc<dyn Mailer>>,
 ) -> anyhow::Result<axum::Router> {
     let auth = Auth::new(config, vars, store, clock, mailer)
         .await

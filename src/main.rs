@@ -10,7 +10,6 @@ use tracing_subscriber::EnvFilter;
 
 use latchkey::auth::SystemClock;
 use latchkey::config::{Config, ConfigErrors, OperationsConfig};
-use latchkey::mail::LogMailer;
 
 #[derive(Parser)]
 #[command(
@@ -114,15 +113,9 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
     let prefix = config.api_prefix.clone();
     let ops = config.operations.clone();
-    let auth = latchkey::auth::Auth::new(
-        config,
-        vars,
-        store.clone(),
-        Arc::new(SystemClock),
-        Arc::new(LogMailer),
-    )
-    .await
-    .map_err(anyhow::Error::msg)?;
+    let auth = latchkey::auth::Auth::new(config, vars, store.clone(), Arc::new(SystemClock), None)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let state = latchkey::http::AppState {
         auth: Arc::new(auth),
     };

@@ -28,6 +28,9 @@ pub enum Error {
     RedirectNotAllowed,
     #[error("invalid or expired refresh token")]
     InvalidRefreshToken,
+    /// An e-mail ticket that is unknown, used, expired or of a kind this flow does not take.
+    #[error("invalid ticket")]
+    InvalidTicket,
     /// Missing, malformed, expired or badly signed bearer token.
     #[error("unauthenticated")]
     Unauthenticated,

@@ -5,6 +5,7 @@ mod clock;
 mod error;
 pub(crate) mod sessions;
 mod signup;
+mod tickets;
 pub mod tokens;
 pub mod webauthn;
 
@@ -14,6 +15,7 @@ pub use clock::{Clock, SystemClock, TestClock};
 pub use error::{Error, Result};
 pub use sessions::Session;
 pub use signup::SignUpOptions;
+pub use tickets::{TicketError, TicketSignIn};
 pub use tokens::AccessClaims;
 
 use crate::config::{Config, ElevationMode};
@@ -30,12 +32,15 @@ pub struct Runtime {
     pub config: Config,
     pub tokens: TokenKeys,
     pub webauthn: webauthn_rs_core::WebauthnCore,
+    /// Built from the SMTP settings, so `/change-env` can point at another mail server.
+    pub mailer: Arc<dyn Mailer>,
 }
 
 pub struct Auth {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    mailer: Arc<dyn Mailer>,
+    /// Replaces the configured mailer when set (tests record mails instead of sending them).
+    mailer: Option<Arc<dyn Mailer>>,
     /// The variables the server started with; `/change-env` applies overrides on top.
     base_vars: Vec<(String, String)>,
     dev_key: Secret,
@@ -49,7 +54,7 @@ impl Auth {
         base_vars: Vec<(String, String)>,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        mailer: Arc<dyn Mailer>,
+        mailer: Option<Arc<dyn Mailer>>,
     ) -> std::result::Result<Self, String> {
         // Every replica reads the same stored key, so sessions survive restarts and
         // load-balancing even without a configured secret.
@@ -58,7 +63,7 @@ impl Auth {
             .await
             .map_err(|e| format!("reading the development JWT key: {e}"))?;
         let dev_key = Secret::new(dev_key);
-        let runtime = build_runtime(config, &dev_key)?;
+        let runtime = build_runtime(config, &dev_key, mailer.as_ref())?;
         let mut roles = runtime.config.allowed_roles.clone();
         roles.push(runtime.config.default_role.clone());
         store
@@ -97,8 +102,8 @@ impl Auth {
         vars.extend(overrides);
         let config =
             Config::from_vars(vars.clone()).map_err(|_| Error::InvalidRequest("bad variable"))?;
-        let runtime =
-            build_runtime(config, &self.dev_key).map_err(|_| Error::InvalidRequest("bad key"))?;
+        let runtime = build_runtime(config, &self.dev_key, self.mailer.as_ref())
+            .map_err(|_| Error::InvalidRequest("bad key"))?;
         let mut roles = runtime.config.allowed_roles.clone();
         roles.push(runtime.config.default_role.clone());
         self.store.ensure_roles(&roles).await?;
@@ -162,13 +167,22 @@ impl Auth {
     }
 }
 
-fn build_runtime(config: Config, dev_key: &Secret) -> std::result::Result<Runtime, String> {
+fn build_runtime(
+    config: Config,
+    dev_key: &Secret,
+    mailer: Option<&Arc<dyn Mailer>>,
+) -> std::result::Result<Runtime, String> {
     let tokens = TokenKeys::new(&config, dev_key)?;
     let webauthn = webauthn::relying_party(&config.webauthn)?;
+    let mailer = match mailer {
+        Some(mailer) => Arc::clone(mailer),
+        None => crate::mail::from_config(&config)?,
+    };
     Ok(Runtime {
         config,
         tokens,
         webauthn,
+        mailer,
     })
 }
 

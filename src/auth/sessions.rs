@@ -28,6 +28,8 @@ pub(crate) enum SessionKind {
     Anonymous,
     Elevate,
     Refresh,
+    /// A ticket from an e-mail link (`GET /verify`).
+    Ticket,
 }
 
 impl SessionKind {
@@ -38,6 +40,7 @@ impl SessionKind {
             SessionKind::Anonymous => "anonymous",
             SessionKind::Elevate => "elevate",
             SessionKind::Refresh => "refresh",
+            SessionKind::Ticket => "ticket",
         }
     }
 }

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::error::{Error, Result};
+use super::tickets::TicketMail;
 use super::{Auth, Runtime};
 use crate::config::Config;
-use crate::mail::{Email, Template};
+use crate::mail::Template;
 use crate::model::{Secret, Timestamp, UserId};
 
 /// Options as the client sends them; every field optional.
@@ -232,7 +233,9 @@ pub(crate) fn verification_ticket(now: Timestamp) -> (Secret, String, Timestamp)
 }
 
 impl Auth {
-    /// Sends the `email-verify` mail with a link to `GET /verify`.
+    /// Sends the `email-verify` mail with a link to `GET /verify`. Never fails on mail
+    /// delivery: the user row and its ticket are committed, and the mail can be asked for
+    /// again.
     pub(crate) async fn send_verification_mail(
         &self,
         rt: &Runtime,
@@ -241,24 +244,16 @@ impl Auth {
         signup: &ValidSignUp,
         ticket: Secret,
     ) -> Result<()> {
-        let mut link = rt.config.server_url.clone();
-        let path = format!("{}/verify", link.path().trim_end_matches('/'));
-        link.set_path(&path);
-        link.query_pairs_mut()
-            .append_pair("redirectTo", &signup.redirect_to)
-            .append_pair("ticket", ticket.expose())
-            .append_pair("type", "emailVerify");
-        let mail = Email {
+        let mail = TicketMail {
             template: Template::EmailVerify,
+            link_type: "emailVerify",
             user_id,
-            to: email.to_owned(),
-            display_name: signup.display_name.clone(),
-            locale: signup.locale.clone(),
-            link: Secret::new(link.to_string()),
-            ticket,
-            redirect_to: signup.redirect_to.clone(),
+            to: email,
+            display_name: &signup.display_name,
+            locale: &signup.locale,
+            redirect_to: &signup.redirect_to,
         };
-        self.mailer.send(&mail).await?;
+        self.mail_ticket(rt, mail, ticket).await;
         Ok(())
     }
 }

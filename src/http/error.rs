@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::auth;
+use crate::store::StoreError;
 
 /// Every code of the OpenAPI `ErrorResponse` enum that Latchkey emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,7 +27,11 @@ pub enum ErrorCode {
     #[serde(rename = "redirectTo-not-allowed")] // upstream's spelling is the contract
     RedirectToNotAllowed,
     InvalidRefreshToken,
+    InvalidTicket,
     InternalServerError,
+    /// Not in Nhost's list: the database is unreachable. A distinct 503 lets load balancers
+    /// and clients retry instead of treating the outage as a bug.
+    ServiceUnavailable,
 }
 
 impl ErrorCode {
@@ -51,7 +56,12 @@ impl ErrorCode {
                 "The value of \"options.redirectTo\" is not allowed.",
             ),
             InvalidRefreshToken => (S::UNAUTHORIZED, "Invalid or expired refresh token"),
+            InvalidTicket => (S::UNAUTHORIZED, "Invalid ticket"),
             InternalServerError => (S::INTERNAL_SERVER_ERROR, "Internal server error"),
+            ServiceUnavailable => (
+                S::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable, try again later",
+            ),
         }
     }
 
@@ -68,6 +78,7 @@ impl ErrorCode {
                 | EmailAlreadyInUse
                 | RoleNotAllowed
                 | InvalidRefreshToken
+                | InvalidTicket
         )
     }
 }
@@ -107,6 +118,12 @@ pub fn error_response(code: ErrorCode) -> Response {
         error: code,
     };
     let mut response = (status, Json(body)).into_response();
+    if code == ErrorCode::ServiceUnavailable {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+    }
     response.extensions_mut().insert(code);
     response
 }
@@ -138,9 +155,11 @@ impl From<auth::Error> for ApiError {
             E::RoleNotAllowed => ErrorCode::RoleNotAllowed,
             E::RedirectNotAllowed => ErrorCode::RedirectToNotAllowed,
             E::InvalidRefreshToken => ErrorCode::InvalidRefreshToken,
+            E::InvalidTicket => ErrorCode::InvalidTicket,
             // Nhost (HA) answers bearer and elevation failures with 400 before the handler.
             E::Unauthenticated | E::ElevationRequired => ErrorCode::InvalidRequest,
             E::InvalidRequest(_) | E::ChallengeGone | E::Ceremony(_) => ErrorCode::InvalidRequest,
+            E::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
             E::Store(_) | E::Mail(_) | E::Internal(_) => ErrorCode::InternalServerError,
         };
         ApiError {
@@ -170,7 +189,9 @@ mod tests {
             RoleNotAllowed,
             RedirectToNotAllowed,
             InvalidRefreshToken,
+            InvalidTicket,
             InternalServerError,
+            ServiceUnavailable,
         ] {
             let (status, message) = code.status_and_message();
             assert!(!message.is_empty());

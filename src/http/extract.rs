@@ -59,6 +59,21 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for JsonOrEmp
     }
 }
 
+/// Query parameters; missing or malformed ones are Nhost's 400 `invalid-request` JSON, not
+/// axum's plain-text rejection.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|_| ApiError::invalid_request())
+    }
+}
+
 /// A valid bearer access token (`Authorization: Bearer <jwt>`, exactly).
 pub struct Bearer(pub AccessClaims);
 

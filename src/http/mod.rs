@@ -7,10 +7,12 @@ pub mod error;
 mod extract;
 mod meta;
 pub mod metrics;
+mod redirect;
 mod signin;
 mod signup;
 mod token;
 mod user;
+mod verify;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,8 +60,13 @@ pub fn router(state: AppState) -> Router {
         .route("/token", post(token::refresh))
         .route("/token/verify", post(token::verify))
         .route("/user", get(user::get_user))
+        .route(
+            "/user/email/send-verification-email",
+            post(user::send_verification_email),
+        )
         .route("/user/webauthn/add", post(user::webauthn_add))
         .route("/user/webauthn/verify", post(user::webauthn_verify))
+        .route("/verify", get(verify::verify))
         .route("/version", get(meta::version));
     // With LATCHKEY_METRICS_ADDR, `/metrics` is served on its own listener instead.
     let api = if state
@@ -143,6 +150,12 @@ async fn errors(State(app): State<AppState>, req: Request, next: Next) -> Respon
         error!(error = %cause, source = ?std::error::Error::source(cause.as_ref()), "request failed");
     }
     let conceal = app.auth.runtime().config.conceal_errors;
+    if let Some(redirected) = response.extensions().get::<redirect::RedirectedError>()
+        && conceal
+        && redirected.code.is_sensitive()
+    {
+        return redirect::redirect_with_error(redirected.to.clone(), ErrorCode::InvalidRequest);
+    }
     match response.extensions().get::<ErrorCode>() {
         Some(code) if conceal && code.is_sensitive() => error_response(ErrorCode::InvalidRequest),
         _ => response,

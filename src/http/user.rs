@@ -58,3 +58,29 @@ pub async fn webauthn_verify(
         nickname: key.nickname,
     }))
 }
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OptionsRedirectTo {
+    redirect_to: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserEmailSendVerificationEmailRequest {
+    email: String,
+    options: Option<OptionsRedirectTo>,
+}
+
+/// POST /user/email/send-verification-email: `"OK"` whatever the address; a mail only for an
+/// existing, unverified user.
+pub async fn send_verification_email(
+    State(app): State<AppState>,
+    Json(body): Json<UserEmailSendVerificationEmailRequest>,
+) -> Result<AxumJson<&'static str>, ApiError> {
+    let redirect_to = body.options.unwrap_or_default().redirect_to;
+    app.auth
+        .send_verification_email(&body.email, redirect_to)
+        .await?;
+    Ok(AxumJson("OK"))
+}

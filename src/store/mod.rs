@@ -17,11 +17,26 @@ pub enum StoreError {
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("corrupt row in {table}: {reason}")]
     Corrupt { table: &'static str, reason: String },
+    /// The database cannot be reached or no connection came free in time: a transient
+    /// outage, not a fault in the request.
+    #[error("database unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {
     pub(crate) fn db(err: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Database(Box::new(err))
+    }
+    /// Classifies a driver error: lost connections and pool timeouts are `Unavailable`.
+    pub(crate) fn from_sqlx(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(err)),
+            other => StoreError::db(other),
+        }
     }
     pub(crate) fn corrupt(table: &'static str, reason: impl ToString) -> Self {
         StoreError::Corrupt {
@@ -170,6 +185,52 @@ pub trait SessionStore: Send + Sync {
     async fn count_sessions_of(&self, user_id: UserId, now: Timestamp) -> Result<u64, StoreError>;
 }
 
+/// A refresh token for whoever holds a ticket: the user is known only once the ticket is
+/// taken, in the same transaction.
+#[derive(Debug, Clone)]
+pub struct TicketSession {
+    pub id: RefreshTokenId,
+    /// `\x` + hex(SHA-256(token)), as in `NewRefreshToken`.
+    pub hash: String,
+    pub expires_at: Timestamp,
+    pub now: Timestamp,
+}
+
+/// What presenting a ticket to `redeem_verify_email_ticket` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketRedemption {
+    /// The ticket was taken, the e-mail marked verified and the session stored.
+    Redeemed(UserId),
+    /// The ticket is valid but its user is disabled: nothing was changed.
+    UserDisabled,
+    /// Unknown, used, expired or of another kind.
+    Invalid,
+}
+
+/// E-mail tickets, one slot per user in `users.ticket` (shared by every kind, as Nhost).
+/// Tickets are stored as `<kind>:<sha256 hex>`, never in clear.
+#[async_trait]
+pub trait TicketStore: Send + Sync {
+    /// Replaces the user's ticket, whatever its kind, so earlier links stop working.
+    /// False when there is no such user.
+    async fn set_ticket(
+        &self,
+        user_id: UserId,
+        ticket_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// In one transaction: clears the ticket `ticket_hash` if it is unexpired at
+    /// `session.now` and its user is enabled, marks that user's e-mail verified and stores
+    /// `session` for them. For a given ticket at most one caller ever gets `Redeemed`, across
+    /// replicas.
+    async fn redeem_verify_email_ticket(
+        &self,
+        ticket_hash: &str,
+        session: &TicketSession,
+    ) -> Result<TicketRedemption, StoreError>;
+}
+
 #[async_trait]
 pub trait ServerStore: Send + Sync {
     /// Stores `candidate` under `name` unless a value exists, and returns the stored value,
@@ -186,8 +247,14 @@ pub trait ServerStore: Send + Sync {
     async fn close(&self);
 }
 
-pub trait Store: UserStore + KeyStore + ChallengeStore + SessionStore + ServerStore {}
-impl<T: UserStore + KeyStore + ChallengeStore + SessionStore + ServerStore> Store for T {}
+pub trait Store:
+    UserStore + KeyStore + ChallengeStore + SessionStore + TicketStore + ServerStore
+{
+}
+impl<T: UserStore + KeyStore + ChallengeStore + SessionStore + TicketStore + ServerStore> Store
+    for T
+{
+}
 
 /// Transports are stored comma-separated in Nhost's `varchar(255)` column.
 pub(crate) fn join_transports(transports: &[String]) -> String {

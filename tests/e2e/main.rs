@@ -10,6 +10,7 @@
 mod support;
 
 mod cli;
+mod email;
 mod migrations;
 mod operability;
 mod sessions;

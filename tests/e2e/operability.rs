@@ -89,7 +89,7 @@ async fn metrics_count_requests_ceremonies_and_sessions(app: TestApp) {
 }
 both_backends!(metrics_count_requests_ceremonies_and_sessions);
 
-async fn readyz_checks_the_database(app: TestApp) {
+async fn readyz_and_requests_report_a_lost_database(app: TestApp) {
     let res = app.get("/readyz", None).await;
     assert_eq!(
         (res.status, &res.body),
@@ -99,8 +99,23 @@ async fn readyz_checks_the_database(app: TestApp) {
     let res = app.get("/readyz", None).await;
     assert_eq!(res.status, 503);
     assert_eq!(res.body["database"], "unreachable");
+    // Requests that need the database say so with 503 and Retry-After, not 500.
+    let res = app
+        .client
+        .post(format!("{}/signin/anonymous", app.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "5");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        (body["status"].as_u64(), body["error"].as_str()),
+        (Some(503), Some("service-unavailable"))
+    );
 }
-both_backends!(readyz_checks_the_database);
+both_backends!(readyz_and_requests_report_a_lost_database);
 
 /// Collects formatted log output in memory.
 #[derive(Clone, Default)]

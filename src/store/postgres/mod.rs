@@ -4,7 +4,10 @@ mod challenges;
 mod keys;
 mod server;
 mod sessions;
+mod tickets;
 mod users;
+
+use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -28,6 +31,8 @@ impl PgStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
+            // A sign-in should fail fast with 503 rather than queue for sqlx's default 30 s.
+            .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await
             .map_err(StoreError::db)?;
@@ -44,5 +49,5 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 }
 
 fn db(err: sqlx::Error) -> StoreError {
-    StoreError::db(err)
+    StoreError::from_sqlx(err)
 }

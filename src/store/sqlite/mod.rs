@@ -5,6 +5,7 @@ mod challenges;
 mod keys;
 mod server;
 mod sessions;
+mod tickets;
 mod users;
 
 use std::str::FromStr;
@@ -45,6 +46,7 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(StoreError::db)?;
@@ -61,7 +63,7 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 }
 
 fn db(err: sqlx::Error) -> StoreError {
-    StoreError::db(err)
+    StoreError::from_sqlx(err)
 }
 
 fn millis(ts: Timestamp) -> i64 {

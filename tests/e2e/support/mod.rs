@@ -1,7 +1,8 @@
 //! `TestApp`: the real router on 127.0.0.1:0 over a real database (SQLite or PostgreSQL),
-//! with a test clock and a recording mailer.
+//! with a test clock and a recording mailer (or real SMTP to the test sink: `with_smtp`).
 
 pub mod authenticator;
+pub mod smtp;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,20 +84,35 @@ impl TestApp {
 
     /// Starts the app with `extra` variables on top of the test defaults.
     pub async fn start(store: Arc<dyn Store>, extra: &[(&str, &str)]) -> Self {
+        Self::launch(store, extra, false).await
+    }
+
+    /// A second server over the same database that sends real mail over SMTP to the sink
+    /// `scripts/test` runs, with links pointing at itself; `extra` goes on top.
+    pub async fn with_smtp(&self, extra: &[(&str, &str)]) -> TestApp {
+        TestApp::launch(self.store.clone(), extra, true).await
+    }
+
+    /// Without `smtp`, mails go to the recording mailer.
+    async fn launch(store: Arc<dyn Store>, extra: &[(&str, &str)], smtp: bool) -> Self {
         init_logs();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let smtp_vars = if smtp { smtp::vars(&base) } else { vec![] };
         let vars: Vec<(String, String)> = BASE_VARS
             .iter()
-            .chain(extra)
             .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain(smtp_vars)
+            .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
             .collect();
         let config = Config::from_vars(vars.clone()).expect("test config");
         let clock = Arc::new(TestClock::new(chrono::Utc::now()));
         let mailer = Arc::new(RecordingMailer::default());
-        let app = latchkey::build(config, vars, store.clone(), clock.clone(), mailer.clone())
+        let chosen: Option<Arc<dyn latchkey::mail::Mailer>> =
+            (!smtp).then(|| mailer.clone() as Arc<dyn latchkey::mail::Mailer>);
+        let app = latchkey::build(config, vars, store.clone(), clock.clone(), chosen)
             .await
             .expect("app builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

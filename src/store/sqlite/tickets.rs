@@ -1,0 +1,79 @@
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::{BEGIN_WRITE, SqliteStore, db, millis};
+use crate::model::{Timestamp, UserId};
+use crate::store::{NewRefreshToken, StoreError, TicketRedemption, TicketSession, TicketStore};
+
+const SET_TICKET: &str =
+    "UPDATE users SET ticket = $2, ticket_expires_at = $3, updated_at = $4 WHERE id = $1";
+// Single use: BEGIN IMMEDIATE serialises writers, so a second redemption finds no ticket.
+const REDEEM_VERIFY_EMAIL: &str = "
+    UPDATE users SET ticket = NULL, ticket_expires_at = $2, email_verified = 1, last_seen = $2,
+                     updated_at = $2
+     WHERE ticket = $1 AND ticket_expires_at > $2 AND disabled = 0
+ RETURNING id";
+const HELD_BY_DISABLED: &str = "
+    SELECT EXISTS (SELECT 1 FROM users WHERE ticket = $1 AND ticket_expires_at > $2 AND disabled = 1)";
+
+#[async_trait]
+impl TicketStore for SqliteStore {
+    async fn set_ticket(
+        &self,
+        user_id: UserId,
+        ticket_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(SET_TICKET)
+            .bind(user_id.as_uuid())
+            .bind(ticket_hash)
+            .bind(millis(expires_at))
+            .bind(millis(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn redeem_verify_email_ticket(
+        &self,
+        ticket_hash: &str,
+        session: &TicketSession,
+    ) -> Result<TicketRedemption, StoreError> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        let now = millis(session.now);
+        let redeemed: Option<Uuid> = sqlx::query_scalar(REDEEM_VERIFY_EMAIL)
+            .bind(ticket_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let Some(user_id) = redeemed else {
+            let disabled: bool = sqlx::query_scalar(HELD_BY_DISABLED)
+                .bind(ticket_hash)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            return Ok(if disabled {
+                TicketRedemption::UserDisabled
+            } else {
+                TicketRedemption::Invalid
+            });
+        };
+        let user_id = UserId::from_uuid(user_id);
+        let token = NewRefreshToken {
+            id: session.id,
+            user_id,
+            hash: session.hash.clone(),
+            expires_at: session.expires_at,
+            now: session.now,
+        };
+        super::sessions::insert_refresh_token(&mut tx, &token)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(TicketRedemption::Redeemed(user_id))
+    }
+}
