@@ -7,10 +7,15 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::model::Secret;
-
+mod jwt;
 mod mail;
+mod webauthn;
+
+pub use jwt::{JwtAlgorithm, JwtSecret, VerifyKey};
+use jwt::{jwt_settings, previous_keys};
 pub use mail::{MailConfig, SmtpAuthMethod, SmtpConfig};
+use webauthn::webauthn_settings;
+pub use webauthn::{UserVerification, WebauthnConfig};
 
 /// Where sessions live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,81 +40,12 @@ impl DatabaseUrl {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JwtAlgorithm {
-    HS256,
-    HS384,
-    HS512,
-    RS256,
-    RS384,
-    RS512,
-}
-
-impl JwtAlgorithm {
-    pub fn is_hmac(self) -> bool {
-        matches!(
-            self,
-            JwtAlgorithm::HS256 | JwtAlgorithm::HS384 | JwtAlgorithm::HS512
-        )
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            JwtAlgorithm::HS256 => "HS256",
-            JwtAlgorithm::HS384 => "HS384",
-            JwtAlgorithm::HS512 => "HS512",
-            JwtAlgorithm::RS256 => "RS256",
-            JwtAlgorithm::RS384 => "RS384",
-            JwtAlgorithm::RS512 => "RS512",
-        }
-    }
-}
-
-/// `HASURA_GRAPHQL_JWT_SECRET`, Hasura's JSON form.
-#[derive(Debug, Clone)]
-pub struct JwtSecret {
-    pub algorithm: JwtAlgorithm,
-    /// HMAC secret, or the PEM public key for RS*.
-    pub key: Secret,
-    /// PEM private key for RS* (`signing_key`).
-    pub signing_key: Option<Secret>,
-    pub kid: Option<String>,
-}
-
-/// A key that only verifies tokens (`LATCHKEY_JWT_PREVIOUS_KEYS`): the previous key during a
-/// rotation, still published in the JWKS until the tokens it signed have expired.
-#[derive(Debug, Clone)]
-pub struct VerifyKey {
-    pub algorithm: JwtAlgorithm,
-    /// HMAC secret, or an RSA PEM key (public or private; only the public part is used).
-    pub key: Secret,
-    pub kid: String,
-}
-
 /// `AUTH_REQUIRE_ELEVATED_CLAIM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElevationMode {
     Disabled,
     Recommended,
     Required,
-}
-
-/// `AUTH_WEBAUTHN_USER_VERIFICATION`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserVerification {
-    Required,
-    Preferred,
-    Discouraged,
-}
-
-#[derive(Debug, Clone)]
-pub struct WebauthnConfig {
-    pub enabled: bool,
-    pub rp_id: String,
-    pub rp_name: String,
-    /// Exact origins accepted in `clientDataJSON.origin` (web and `android:apk-key-hash:`).
-    pub rp_origins: Vec<Url>,
-    pub timeout: Duration,
-    pub user_verification: UserVerification,
 }
 
 #[derive(Debug, Clone)]
@@ -408,155 +344,6 @@ fn database_url(v: &Vars) -> DatabaseUrl {
         DatabaseUrl::Sqlite(url.to_owned())
     } else {
         DatabaseUrl::Postgres(url.to_owned())
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct JwtSecretJson {
-    #[serde(rename = "type")]
-    algorithm: String,
-    key: Option<String>,
-    signing_key: Option<String>,
-    kid: Option<String>,
-    issuer: Option<String>,
-    claims_namespace: Option<String>,
-}
-
-fn parse_algorithm(v: &mut Vars, var: &str, name: &str) -> JwtAlgorithm {
-    match name {
-        "HS256" => JwtAlgorithm::HS256,
-        "HS384" => JwtAlgorithm::HS384,
-        "HS512" => JwtAlgorithm::HS512,
-        "RS256" => JwtAlgorithm::RS256,
-        "RS384" => JwtAlgorithm::RS384,
-        "RS512" => JwtAlgorithm::RS512,
-        other => {
-            v.errors.push(format!(
-                "{var}: unsupported type {other:?} (HS256/384/512, RS256/384/512)"
-            ));
-            JwtAlgorithm::HS256
-        }
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct VerifyKeyJson {
-    #[serde(rename = "type")]
-    algorithm: String,
-    key: String,
-    kid: String,
-}
-
-fn previous_keys(v: &mut Vars) -> Vec<VerifyKey> {
-    const VAR: &str = "LATCHKEY_JWT_PREVIOUS_KEYS";
-    let Some(text) = v.get(VAR).map(str::to_owned) else {
-        return vec![];
-    };
-    let Ok(parsed) = serde_json::from_str::<Vec<VerifyKeyJson>>(&text) else {
-        v.errors.push(format!(
-            "{VAR}: not a JSON array of {{\"type\",\"key\",\"kid\"}}"
-        ));
-        return vec![];
-    };
-    parsed
-        .into_iter()
-        .map(|k| VerifyKey {
-            algorithm: parse_algorithm(v, VAR, &k.algorithm),
-            key: Secret::new(k.key),
-            kid: k.kid,
-        })
-        .collect()
-}
-
-fn jwt_settings(v: &mut Vars) -> (Option<JwtSecret>, String, String) {
-    const VAR: &str = "HASURA_GRAPHQL_JWT_SECRET";
-    let default_issuer = "hasura-auth".to_owned();
-    let default_namespace = "https://hasura.io/jwt/claims".to_owned();
-    let Some(text) = v.get(VAR).map(str::to_owned) else {
-        return (None, default_issuer, default_namespace);
-    };
-    // Never echo the value: it is a secret.
-    let parsed: JwtSecretJson = match serde_json::from_str(&text) {
-        Ok(p) => p,
-        Err(_) => {
-            v.errors.push(format!(
-                "{VAR}: not a JSON object with \"type\" and \"key\""
-            ));
-            return (None, default_issuer, default_namespace);
-        }
-    };
-    let algorithm = parse_algorithm(v, VAR, &parsed.algorithm);
-    let key = parsed.key.unwrap_or_default();
-    if algorithm.is_hmac() && key.len() < 32 {
-        v.errors
-            .push(format!("{VAR}: an HMAC key must be at least 32 characters"));
-    }
-    if !algorithm.is_hmac() && parsed.signing_key.is_none() && !key.contains("PRIVATE KEY") {
-        v.errors.push(format!(
-            "{VAR}: RS* needs \"signing_key\" (a PEM private key)"
-        ));
-    }
-    let secret = JwtSecret {
-        algorithm,
-        key: Secret::new(key),
-        signing_key: parsed.signing_key.map(Secret::new),
-        kid: parsed.kid,
-    };
-    (
-        Some(secret),
-        parsed.issuer.unwrap_or(default_issuer),
-        parsed.claims_namespace.unwrap_or(default_namespace),
-    )
-}
-
-fn webauthn_settings(v: &mut Vars, client_url: &Url) -> WebauthnConfig {
-    let rp_id = v
-        .get("AUTH_WEBAUTHN_RP_ID")
-        .map(str::to_owned)
-        .or_else(|| client_url.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "localhost".into());
-    let rp_name = v.string("AUTH_WEBAUTHN_RP_NAME", &rp_id);
-    let mut rp_origins = Vec::new();
-    for origin in v.list("AUTH_WEBAUTHN_RP_ORIGINS") {
-        match Url::parse(&origin) {
-            Ok(url) => rp_origins.push(url),
-            Err(_) => v.errors.push(format!(
-                "AUTH_WEBAUTHN_RP_ORIGINS: {origin:?} is not an origin"
-            )),
-        }
-    }
-    // Nhost appends the client URL as an origin; a URL with a path would never match a
-    // browser origin, so only its origin part is used.
-    if let Ok(client_origin) = Url::parse(&client_url.origin().ascii_serialization())
-        && !rp_origins.contains(&client_origin)
-    {
-        rp_origins.push(client_origin);
-    }
-    // Nhost: the timeout was read as a duration and never applied; here it is milliseconds
-    // and bounds both the browser prompt and the stored challenge.
-    let timeout_ms = v.number("AUTH_WEBAUTHN_ATTESTATION_TIMEOUT", 60_000u64);
-    if !(1_000..=600_000).contains(&timeout_ms) {
-        v.errors.push(format!(
-            "AUTH_WEBAUTHN_ATTESTATION_TIMEOUT: {timeout_ms} ms is outside 1000..=600000"
-        ));
-    }
-    let user_verification = match v.get("AUTH_WEBAUTHN_USER_VERIFICATION") {
-        None | Some("required") => UserVerification::Required,
-        Some("preferred") => UserVerification::Preferred,
-        Some("discouraged") => UserVerification::Discouraged,
-        Some(_) => v.bad(
-            "AUTH_WEBAUTHN_USER_VERIFICATION",
-            "expected required, preferred or discouraged",
-            UserVerification::Required,
-        ),
-    };
-    WebauthnConfig {
-        enabled: v.bool("AUTH_WEBAUTHN_ENABLED", false),
-        rp_id,
-        rp_name,
-        rp_origins,
-        timeout: Duration::from_millis(timeout_ms),
-        user_verification,
     }
 }
 
