@@ -72,9 +72,13 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
+    let mut body = json!({
         "status": if database_ok { "ok" } else { "unavailable" },
         "database": if database_ok { "ok" } else { "unreachable" },
     });
+    // SMTP is a warning only: sign-ins work without it, and mails are retried.
+    if let Some(smtp_ok) = app.auth.runtime().mailer.reachable().await {
+        body["smtp"] = json!(if smtp_ok { "ok" } else { "unreachable" });
+    }
     (status, AxumJson(body)).into_response()
 }

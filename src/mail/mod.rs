@@ -78,6 +78,11 @@ pub trait Mailer: Send + Sync {
     /// Accepts one mail for delivery. Network mailers return once the mail is built and
     /// deliver in the background with retries, so `Ok` means accepted, not delivered.
     async fn send(&self, email: &Email) -> Result<(), MailError>;
+
+    /// Whether the mail server answers, for `/readyz`; `None` when there is no server.
+    async fn reachable(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// The mailer the configuration asks for: SMTP when `AUTH_SMTP_HOST` is set, else files in

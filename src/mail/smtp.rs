@@ -80,6 +80,15 @@ fn is_loopback(host: &str) -> bool {
 
 #[async_trait]
 impl Mailer for SmtpMailer {
+    async fn reachable(&self) -> Option<bool> {
+        // Bounded: a readiness probe must answer quickly even when the relay hangs.
+        let probe = self.transport.test_connection();
+        match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
+            Ok(Ok(true)) => Some(true),
+            _ => Some(false),
+        }
+    }
+
     async fn send(&self, email: &Email) -> Result<(), MailError> {
         let (message, _) = self.composer.compose(email)?;
         let delivery = deliver(

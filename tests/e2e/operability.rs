@@ -200,3 +200,22 @@ async fn debug_logs_carry_no_secrets(app: TestApp) {
     }
 }
 both_backends!(debug_logs_carry_no_secrets);
+
+async fn readyz_warns_about_an_unreachable_mail_server(app: TestApp) {
+    let with_mail = app.with_smtp(&[]).await;
+    let res = with_mail.get("/readyz", None).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.body["smtp"], "ok");
+    let port = crate::support::smtp::closed_port().to_string();
+    with_mail
+        .change_env(&[("AUTH_SMTP_PORT", port.as_str())])
+        .await;
+    let res = with_mail.get("/readyz", None).await;
+    assert_eq!(res.status, 200, "SMTP down is a warning, not unready");
+    assert_eq!(res.body["smtp"], "unreachable");
+    assert!(
+        app.get("/readyz", None).await.body.get("smtp").is_none(),
+        "no SMTP configured"
+    );
+}
+both_backends!(readyz_warns_about_an_unreachable_mail_server);
