@@ -72,13 +72,21 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let mut body = json!({
-        "status": if database_ok { "ok" } else { "unavailable" },
-        "database": if database_ok { "ok" } else { "unreachable" },
-    });
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "status".into(),
+        json!(if database_ok { "ok" } else { "unavailable" }),
+    );
+    body.insert(
+        "database".into(),
+        json!(if database_ok { "ok" } else { "unreachable" }),
+    );
     // SMTP is a warning only: sign-ins work without it, and mails are retried.
     if let Some(smtp_ok) = app.auth.runtime().mailer.reachable().await {
-        body["smtp"] = json!(if smtp_ok { "ok" } else { "unreachable" });
+        body.insert(
+            "smtp".into(),
+            json!(if smtp_ok { "ok" } else { "unreachable" }),
+        );
     }
-    (status, AxumJson(body)).into_response()
+    (status, AxumJson(Value::Object(body))).into_response()
 }
