@@ -99,6 +99,8 @@ async fn readyz_and_requests_report_a_lost_database(app: TestApp) {
     let res = app.get("/readyz", None).await;
     assert_eq!(res.status, 503);
     assert_eq!(res.body["database"], "unreachable");
+    // Liveness keeps Nhost's meaning: the process is up.
+    assert_eq!(app.get("/healthz", None).await.status, 200);
     // Requests that need the database say so with 503 and Retry-After, not 500.
     let res = app
         .client
