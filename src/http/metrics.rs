@@ -17,6 +17,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
+/// Pool wait buckets, seconds: an idle pool hands out a connection in microseconds.
+const ACQUIRE_BUCKETS: &[f64] = &[0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
+
 /// The process-wide recorder. `metrics` records into one global recorder by design, so
 /// it is installed once per process (tests build many apps in one process).
 static RECORDER: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -29,6 +32,11 @@ pub fn handle() -> Option<PrometheusHandle> {
                 .set_buckets_for_metric(
                     Matcher::Full("latchkey_http_request_duration_seconds".into()),
                     LATENCY_BUCKETS,
+                )
+                .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full("latchkey_db_pool_acquire_seconds".into()),
+                    ACQUIRE_BUCKETS,
                 )
                 .ok()?
                 .build_recorder();

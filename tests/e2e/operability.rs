@@ -83,6 +83,7 @@ async fn metrics_count_requests_ceremonies_and_sessions(app: TestApp) {
     ));
     assert!(has("latchkey_sessions_issued_total", &[r#"kind="signup""#]));
     assert!(text.contains("latchkey_db_pool_connections{state=\"idle\"}"));
+    assert!(has("latchkey_db_pool_acquire_seconds_count", &[]));
     // Label values stay bounded: no user ids or addresses.
     let user_id = session["user"]["id"].as_str().unwrap();
     assert!(!text.contains(user_id) && !text.contains("metrics@example.test"));

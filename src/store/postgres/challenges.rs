@@ -29,7 +29,7 @@ impl ChallengeStore for PgStore {
     async fn insert_challenge(&self, c: &NewChallenge) -> Result<(), StoreError> {
         sqlx::query(SWEEP)
             .bind(c.now)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         sqlx::query(INSERT)
@@ -40,7 +40,7 @@ impl ChallengeStore for PgStore {
             .bind(&c.state)
             .bind(c.now)
             .bind(c.expires_at)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(())
@@ -56,7 +56,7 @@ impl ChallengeStore for PgStore {
             .bind(challenge)
             .bind(purpose.as_str())
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         row.map(|r| {

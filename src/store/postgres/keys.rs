@@ -1,5 +1,6 @@
 use async_trait::async_trait;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::Connection as _;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{PgStore, db, is_unique_violation};
@@ -96,7 +97,7 @@ impl KeyStore for PgStore {
     async fn keys_of(&self, user_id: UserId) -> Result<Vec<SecurityKey>, StoreError> {
         let rows = sqlx::query_as::<_, KeyRow>(KEYS_OF)
             .bind(user_id.as_uuid())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         rows.into_iter().map(SecurityKey::try_from).collect()
@@ -105,7 +106,7 @@ impl KeyStore for PgStore {
     async fn count_keys(&self, user_id: UserId) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(COUNT_KEYS)
             .bind(user_id.as_uuid())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(n.unsigned_abs())
@@ -116,7 +117,8 @@ impl KeyStore for PgStore {
         user_id: UserId,
         key: &NewSecurityKey,
     ) -> Result<Inserted<SecurityKeyId>, StoreError> {
-        let mut tx: Transaction<'_, Postgres> = self.pool.begin().await.map_err(db)?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await.map_err(db)?;
         match insert_key(&mut tx, user_id, key).await {
             Ok(()) => {}
             Err(err) if is_unique_violation(&err) => {
@@ -141,7 +143,7 @@ impl KeyStore for PgStore {
             .bind(key_use.backup_eligible)
             .bind(key_use.backup_state)
             .bind(key_use.now)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(())

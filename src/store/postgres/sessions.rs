@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use sqlx::Connection as _;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -49,7 +50,8 @@ pub(super) async fn insert_refresh_token(
 #[async_trait]
 impl SessionStore for PgStore {
     async fn start_session(&self, token: &NewRefreshToken) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await.map_err(db)?;
         insert_refresh_token(&mut tx, token).await.map_err(db)?;
         sqlx::query(TOUCH_USER)
             .bind(token.user_id.as_uuid())
@@ -67,7 +69,8 @@ impl SessionStore for PgStore {
         new_expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<Rotation, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await.map_err(db)?;
         let rotated: Option<(Uuid, Uuid)> = sqlx::query_as(ROTATE)
             .bind(old_hash)
             .bind(new_hash)
@@ -116,7 +119,7 @@ impl SessionStore for PgStore {
     async fn delete_refresh_token(&self, hash: &str) -> Result<bool, StoreError> {
         let done = sqlx::query(DELETE_BY_HASH)
             .bind(hash)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(done.rows_affected() > 0)
@@ -125,7 +128,7 @@ impl SessionStore for PgStore {
     async fn delete_sessions_of(&self, user_id: UserId) -> Result<u64, StoreError> {
         let done = sqlx::query(DELETE_OF_USER)
             .bind(user_id.as_uuid())
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(done.rows_affected())
@@ -134,12 +137,12 @@ impl SessionStore for PgStore {
     async fn sweep_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         let tokens = sqlx::query(SWEEP_TOKENS)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         let rotations = sqlx::query(SWEEP_ROTATIONS)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(tokens.rows_affected() + rotations.rows_affected())
@@ -149,7 +152,7 @@ impl SessionStore for PgStore {
         let n: i64 = sqlx::query_scalar(COUNT_OF_USER)
             .bind(user_id.as_uuid())
             .bind(now)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(n.unsigned_abs())

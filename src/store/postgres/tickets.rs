@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use sqlx::Connection as _;
 use uuid::Uuid;
 
 use super::{PgStore, db};
@@ -28,7 +29,7 @@ impl TicketStore for PgStore {
             .bind(user_id.as_uuid())
             .bind(ticket_hash)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(done.rows_affected() > 0)
@@ -39,7 +40,8 @@ impl TicketStore for PgStore {
         ticket_hash: &str,
         session: &TicketSession,
     ) -> Result<TicketRedemption, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await.map_err(db)?;
         let redeemed: Option<Uuid> = sqlx::query_scalar(REDEEM_VERIFY_EMAIL)
             .bind(ticket_hash)
             .bind(session.now)

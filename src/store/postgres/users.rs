@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use sqlx::Connection as _;
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -75,7 +76,7 @@ impl UserStore for PgStore {
     async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let row = sqlx::query_as::<_, UserRow>(USER_BY_ID)
             .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(row.map(User::from))
@@ -84,7 +85,7 @@ impl UserStore for PgStore {
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query_as::<_, UserRow>(USER_BY_EMAIL)
             .bind(email)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(row.map(User::from))
@@ -96,7 +97,8 @@ impl UserStore for PgStore {
         key: Option<&NewSecurityKey>,
         session: Option<&NewRefreshToken>,
     ) -> Result<Inserted<UserId>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await.map_err(db)?;
         let (ticket, ticket_expires_at) = match &user.ticket {
             Some((t, e)) => (Some(t.as_str()), Some(*e)),
             None => (None, None),
@@ -154,7 +156,7 @@ impl UserStore for PgStore {
         for role in roles {
             sqlx::query(ENSURE_ROLE)
                 .bind(role)
-                .execute(&self.pool)
+                .execute(&mut *self.conn().await?)
                 .await
                 .map_err(db)?;
         }

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use sqlx::Connection as _;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
@@ -100,7 +101,7 @@ impl KeyStore for SqliteStore {
     async fn keys_of(&self, user_id: UserId) -> Result<Vec<SecurityKey>, StoreError> {
         let rows = sqlx::query_as::<_, KeyRow>(KEYS_OF)
             .bind(user_id.as_uuid())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         rows.into_iter().map(SecurityKey::try_from).collect()
@@ -109,7 +110,7 @@ impl KeyStore for SqliteStore {
     async fn count_keys(&self, user_id: UserId) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(COUNT_KEYS)
             .bind(user_id.as_uuid())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(n.unsigned_abs())
@@ -120,7 +121,8 @@ impl KeyStore for SqliteStore {
         user_id: UserId,
         key: &NewSecurityKey,
     ) -> Result<Inserted<SecurityKeyId>, StoreError> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
         match insert_key(&mut tx, user_id, key).await {
             Err(err) if is_unique_violation(&err) => {
                 return Ok(Inserted::Conflict(Conflict::CredentialId));
@@ -144,7 +146,7 @@ impl KeyStore for SqliteStore {
             .bind(key_use.backup_eligible)
             .bind(key_use.backup_state)
             .bind(millis(key_use.now))
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(())

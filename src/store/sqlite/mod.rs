@@ -58,6 +58,18 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A pooled connection, timing the wait for it: a growing wait means the pool is too
+    /// small for the load (`latchkey_db_pool_acquire_seconds`).
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, StoreError> {
+        let started = std::time::Instant::now();
+        let conn = self.pool.acquire().await.map_err(db)?;
+        metrics::histogram!("latchkey_db_pool_acquire_seconds")
+            .record(started.elapsed().as_secs_f64());
+        Ok(conn)
+    }
+}
+
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }

@@ -18,12 +18,12 @@ impl ServerStore for SqliteStore {
         sqlx::query(INIT_SETTING)
             .bind(name)
             .bind(candidate)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         sqlx::query_scalar(GET_SETTING)
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .map_err(db)
     }
@@ -35,7 +35,7 @@ impl ServerStore for SqliteStore {
             .bind(e.event)
             .bind(e.user_id.map(|u| u.as_uuid()))
             .bind(e.detail.to_string())
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(())
@@ -45,7 +45,7 @@ impl ServerStore for SqliteStore {
         let n: i64 = sqlx::query_scalar(COUNT_EVENTS)
             .bind(event)
             .bind(user_id.as_uuid())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(n.unsigned_abs())
@@ -65,7 +65,7 @@ impl ServerStore for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(())

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use sqlx::Connection as _;
 use uuid::Uuid;
 
 use super::{BEGIN_WRITE, SqliteStore, db, millis};
@@ -30,7 +31,7 @@ impl TicketStore for SqliteStore {
             .bind(ticket_hash)
             .bind(millis(expires_at))
             .bind(millis(now))
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         Ok(done.rows_affected() > 0)
@@ -41,7 +42,8 @@ impl TicketStore for SqliteStore {
         ticket_hash: &str,
         session: &TicketSession,
     ) -> Result<TicketRedemption, StoreError> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
         let now = millis(session.now);
         let redeemed: Option<Uuid> = sqlx::query_scalar(REDEEM_VERIFY_EMAIL)
             .bind(ticket_hash)

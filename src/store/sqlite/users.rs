@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use sqlx::Connection as _;
 use uuid::Uuid;
 
 use super::{BEGIN_WRITE, SqliteStore, db, from_millis, is_unique_violation, millis};
@@ -82,7 +83,7 @@ impl UserStore for SqliteStore {
     async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let row = sqlx::query_as::<_, UserRow>(USER_BY_ID)
             .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         row.map(User::try_from).transpose()
@@ -91,7 +92,7 @@ impl UserStore for SqliteStore {
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query_as::<_, UserRow>(USER_BY_EMAIL)
             .bind(email)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         row.map(User::try_from).transpose()
@@ -103,7 +104,8 @@ impl UserStore for SqliteStore {
         key: Option<&NewSecurityKey>,
         session: Option<&NewRefreshToken>,
     ) -> Result<Inserted<UserId>, StoreError> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
         let now = millis(user.now);
         let (ticket, ticket_expires_at) = match &user.ticket {
             Some((t, e)) => (Some(t.as_str()), Some(millis(*e))),
@@ -166,7 +168,7 @@ impl UserStore for SqliteStore {
         for role in roles {
             sqlx::query(ENSURE_ROLE)
                 .bind(role)
-                .execute(&self.pool)
+                .execute(&mut *self.conn().await?)
                 .await
                 .map_err(db)?;
         }
