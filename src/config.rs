@@ -9,11 +9,14 @@ use url::Url;
 
 mod jwt;
 mod mail;
+mod ratelimit;
 mod webauthn;
 
 pub use jwt::{JwtAlgorithm, JwtSecret, VerifyKey};
 use jwt::{jwt_settings, previous_keys};
 pub use mail::{MailConfig, SmtpAuthMethod, SmtpConfig};
+use ratelimit::rate_limit_settings;
+pub use ratelimit::{Limit, RateLimitConfig};
 use webauthn::webauthn_settings;
 pub use webauthn::{UserVerification, WebauthnConfig};
 
@@ -83,6 +86,7 @@ pub struct Config {
     pub gravatar_rating: String,
     pub webauthn: WebauthnConfig,
     pub operations: OperationsConfig,
+    pub rate_limits: RateLimitConfig,
     pub mail: MailConfig,
 }
 
@@ -251,6 +255,7 @@ impl Config {
         };
         let webauthn = webauthn_settings(&mut v, &client_url);
         let operations = operations_settings(&mut v);
+        let rate_limits = rate_limit_settings(&mut v);
         let mail = mail::mail_settings(&mut v);
 
         let config = Config {
@@ -286,6 +291,7 @@ impl Config {
             gravatar_rating: v.string("AUTH_GRAVATAR_RATING", "g"),
             webauthn,
             operations,
+            rate_limits,
             mail,
         };
         if v.errors.is_empty() {
@@ -407,6 +413,19 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_LOG_FORMAT_TEXT",
     "LATCHKEY_METRICS_ADDR",
     "LATCHKEY_SHUTDOWN_TIMEOUT",
+    "AUTH_RATE_LIMIT_ENABLE",
+    "AUTH_RATE_LIMIT_GLOBAL_BURST",
+    "AUTH_RATE_LIMIT_GLOBAL_INTERVAL",
+    "AUTH_RATE_LIMIT_EMAIL_BURST",
+    "AUTH_RATE_LIMIT_EMAIL_INTERVAL",
+    "AUTH_RATE_LIMIT_EMAIL_IS_GLOBAL",
+    "AUTH_RATE_LIMIT_SMS_BURST",
+    "AUTH_RATE_LIMIT_SMS_INTERVAL",
+    "AUTH_RATE_LIMIT_BRUTE_FORCE_BURST",
+    "AUTH_RATE_LIMIT_BRUTE_FORCE_INTERVAL",
+    "AUTH_RATE_LIMIT_SIGNUPS_BURST",
+    "AUTH_RATE_LIMIT_SIGNUPS_INTERVAL",
+    "LATCHKEY_TRUSTED_PROXIES",
     "AUTH_SMTP_HOST",
     "AUTH_SMTP_PORT",
     "AUTH_SMTP_SECURE",

@@ -135,6 +135,8 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
         addr.port()
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // The peer address is the client for rate limits (unless it is a trusted proxy).
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: no new connections, finishing requests in flight");

@@ -48,6 +48,9 @@ pub enum Error {
     /// The authenticator's signature counter did not increase: possibly a cloned key.
     #[error("signature counter regressed")]
     CounterRegressed,
+    /// Too many requests from this client in a rate-limit window.
+    #[error("rate limited")]
+    RateLimited { retry_after: std::time::Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -3,6 +3,7 @@
 
 mod clock;
 mod error;
+pub mod ratelimit;
 pub(crate) mod sessions;
 mod signup;
 mod tickets;

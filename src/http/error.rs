@@ -32,6 +32,8 @@ pub enum ErrorCode {
     /// Not in Nhost's list: the database is unreachable. A distinct 503 lets load balancers
     /// and clients retry instead of treating the outage as a bug.
     ServiceUnavailable,
+    /// Not in Nhost's list (upstream answers 429 with an empty body): a rate limit was hit.
+    TooManyRequests,
 }
 
 impl ErrorCode {
@@ -58,6 +60,7 @@ impl ErrorCode {
             InvalidRefreshToken => (S::UNAUTHORIZED, "Invalid or expired refresh token"),
             InvalidTicket => (S::UNAUTHORIZED, "Invalid ticket"),
             InternalServerError => (S::INTERNAL_SERVER_ERROR, "Internal server error"),
+            TooManyRequests => (S::TOO_MANY_REQUESTS, "Too many requests, try again later"),
             ServiceUnavailable => (
                 S::SERVICE_UNAVAILABLE,
                 "The service is temporarily unavailable, try again later",
@@ -131,6 +134,14 @@ pub fn error_response(code: ErrorCode) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = error_response(self.code);
+        if let Some(auth::Error::RateLimited { retry_after }) = &self.cause {
+            let seconds = retry_after.as_secs().max(1).to_string();
+            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
         if let Some(cause) = self.cause {
             response
                 .extensions_mut()
@@ -159,6 +170,7 @@ impl From<auth::Error> for ApiError {
             // Nhost (HA) answers bearer and elevation failures with 400 before the handler.
             E::Unauthenticated | E::ElevationRequired => ErrorCode::InvalidRequest,
             E::InvalidRequest(_) | E::ChallengeGone | E::Ceremony(_) => ErrorCode::InvalidRequest,
+            E::RateLimited { .. } => ErrorCode::TooManyRequests,
             E::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
             E::Store(_) | E::Mail(_) | E::Internal(_) => ErrorCode::InternalServerError,
         };
@@ -192,6 +204,7 @@ mod tests {
             InvalidTicket,
             InternalServerError,
             ServiceUnavailable,
+            TooManyRequests,
         ] {
             let (status, message) = code.status_and_message();
             assert!(!message.is_empty());

@@ -7,6 +7,7 @@ pub mod error;
 mod extract;
 mod meta;
 pub mod metrics;
+mod ratelimit;
 mod redirect;
 mod signin;
 mod signup;
@@ -90,6 +91,10 @@ pub fn router(state: AppState) -> Router {
         )
     };
     routes
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), errors))
         .layer(middleware::from_fn(metrics::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

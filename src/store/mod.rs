@@ -241,6 +241,18 @@ pub trait ServerStore: Send + Sync {
     async fn count_events(&self, event: &str, user_id: UserId) -> Result<u64, StoreError>;
     /// Cheap query proving the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Counts one request of `client` in `bucket` for the window starting at `window_start`
+    /// and returns the window's count so far, atomically across replicas. Windows past
+    /// `expires_at` may be deleted.
+    async fn count_hit(
+        &self,
+        bucket: &str,
+        client: &str,
+        window_start: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<u32, StoreError>;
+    /// Deletes rate-limit windows that ended before `now`.
+    async fn sweep_rate_limits(&self, now: Timestamp) -> Result<u64, StoreError>;
     /// Connection pool occupancy, for metrics.
     fn pool_stats(&self) -> PoolStats;
     /// Closes the pool, waiting for checked-out connections to come back (at shutdown).

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 
 use super::{PgStore, db};
-use crate::model::UserId;
+use crate::model::{Timestamp, UserId};
 use crate::store::{AuditEvent, PoolStats, ServerStore, StoreError};
 
 const INIT_SETTING: &str =
@@ -10,6 +10,12 @@ const INIT_SETTING: &str =
 const GET_SETTING: &str = "SELECT value FROM auth.latchkey_settings WHERE name = $1";
 const INSERT_EVENT: &str =
     "INSERT INTO auth.audit_log (created_at, event, user_id, detail) VALUES ($1, $2, $3, $4)";
+const COUNT_HIT: &str = "
+    INSERT INTO auth.rate_limit_hits (bucket, client, window_start, hits, expires_at)
+    VALUES ($1, $2, $3, 1, $4)
+    ON CONFLICT (bucket, client, window_start) DO UPDATE SET hits = rate_limit_hits.hits + 1
+ RETURNING hits";
+const SWEEP_HITS: &str = "DELETE FROM auth.rate_limit_hits WHERE expires_at <= $1";
 const COUNT_EVENTS: &str = "SELECT count(*) FROM auth.audit_log WHERE event = $1 AND user_id = $2";
 
 #[async_trait]
@@ -60,6 +66,33 @@ impl ServerStore for PgStore {
             idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
             max: self.pool.options().get_max_connections(),
         }
+    }
+
+    async fn count_hit(
+        &self,
+        bucket: &str,
+        client: &str,
+        window_start: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<u32, StoreError> {
+        let hits: i32 = sqlx::query_scalar(COUNT_HIT)
+            .bind(bucket)
+            .bind(client)
+            .bind(window_start)
+            .bind(expires_at)
+            .fetch_one(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(hits.unsigned_abs())
+    }
+
+    async fn sweep_rate_limits(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query(SWEEP_HITS)
+            .bind(now)
+            .execute(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

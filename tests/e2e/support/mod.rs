@@ -113,6 +113,7 @@ impl TestApp {
         let app = latchkey::build(config, vars, store.clone(), clock.clone(), chosen)
             .await
             .expect("app builds");
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
