@@ -141,6 +141,8 @@ impl From<auth::Error> for ApiError {
             // Nhost (HA) answers bearer and elevation failures with 400 before the handler.
             E::Unauthenticated | E::ElevationRequired => ErrorCode::InvalidRequest,
             E::InvalidRequest(_) | E::ChallengeGone | E::Ceremony(_) => ErrorCode::InvalidRequest,
+            // Latchkey's key management; unknown and foreign ids answer alike.
+            E::UnknownKey | E::LastSignInMethod => ErrorCode::InvalidRequest,
             E::Store(_) | E::Mail(_) | E::Internal(_) => ErrorCode::InternalServerError,
         };
         ApiError {

@@ -5,6 +5,7 @@ mod dto;
 mod elevate;
 pub mod error;
 mod extract;
+mod keys;
 mod meta;
 pub mod metrics;
 mod signin;
@@ -20,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::{Span, error, info_span};
@@ -59,6 +60,11 @@ pub fn router(state: AppState) -> Router {
         .route("/token/verify", post(token::verify))
         .route("/user", get(user::get_user))
         .route("/user/webauthn/add", post(user::webauthn_add))
+        .route("/user/webauthn/keys", get(keys::list))
+        .route(
+            "/user/webauthn/keys/{id}",
+            patch(keys::rename).delete(keys::delete),
+        )
         .route("/user/webauthn/verify", post(user::webauthn_verify))
         .route("/version", get(meta::version));
     // With LATCHKEY_METRICS_ADDR, `/metrics` is served on its own listener instead.
@@ -171,7 +177,7 @@ async fn cors(req: Request, next: Next) -> Response {
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST, GET"),
+            HeaderValue::from_static("POST, GET, PATCH, DELETE"),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,

@@ -10,6 +10,7 @@
 mod support;
 
 mod cli;
+mod keys;
 mod migrations;
 mod operability;
 mod sessions;

@@ -4,6 +4,7 @@
 
 mod authentication;
 mod credential;
+mod keys;
 mod registration;
 
 use std::time::Duration;

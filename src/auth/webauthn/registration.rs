@@ -333,7 +333,7 @@ impl Auth {
     }
 }
 
-fn checked_nickname(nickname: Option<String>) -> Result<Option<String>> {
+pub(super) fn checked_nickname(nickname: Option<String>) -> Result<Option<String>> {
     match nickname {
         Some(n) if n.chars().count() > NICKNAME_MAX => Err(Error::InvalidRequest("nickname")),
         other => Ok(other),

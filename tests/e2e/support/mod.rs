@@ -203,6 +203,81 @@ impl TestApp {
     }
 }
 
+/// A signed-up user: session fields and the authenticator holding its first key.
+pub struct KeyOwner {
+    pub user_id: String,
+    pub token: String,
+    pub authenticator: SoftAuthenticator,
+}
+
+impl TestApp {
+    /// Any method, optional bearer, optional JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Res {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        self.send(req).await
+    }
+
+    pub async fn key_owner(&self, email: &str) -> KeyOwner {
+        let (session, authenticator) = self.sign_up_with_passkey(email).await;
+        KeyOwner {
+            user_id: session["user"]["id"].as_str().unwrap().to_owned(),
+            token: session["accessToken"].as_str().unwrap().to_owned(),
+            authenticator,
+        }
+    }
+
+    /// Adds a key with a new authenticator to the bearer; returns the key id.
+    pub async fn add_key(&self, token: &str, nickname: Option<&str>) -> String {
+        let options = self
+            .post_bearer("/user/webauthn/add", token, &json!({}))
+            .await;
+        assert_eq!(options.status, 200, "{:?}", options.body);
+        let credential = SoftAuthenticator::new(ORIGIN).register(&options.body).await;
+        let mut body = json!({ "credential": credential });
+        if let Some(nickname) = nickname {
+            body["nickname"] = json!(nickname);
+        }
+        let res = self
+            .post_bearer("/user/webauthn/verify", token, &body)
+            .await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        res.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// An elevated access token for the owner, via `/elevate/webauthn[/verify]`.
+    pub async fn elevate(&self, owner: &mut KeyOwner) -> String {
+        let options = self
+            .post_bearer("/elevate/webauthn", &owner.token, &json!({}))
+            .await;
+        assert_eq!(options.status, 200, "{:?}", options.body);
+        let assertion = owner.authenticator.assert(&options.body).await;
+        let res = self
+            .post_bearer(
+                "/elevate/webauthn/verify",
+                &owner.token,
+                &json!({ "credential": assertion }),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        res.body["session"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
 /// The payload of a JWT, decoded without verification (as the SDKs read it).
 pub fn jwt_claims(token: &str) -> Value {
     use base64::Engine as _;
