@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::TestApp;
+use crate::support::{ORIGIN, SoftAuthenticator, TestApp};
 
 const KEYS: &str = "/user/webauthn/keys";
 
@@ -256,3 +256,69 @@ async fn malformed_requests_get_nhost_errors(app: TestApp) {
     assert_eq!(key.nickname.as_deref(), Some(""), "nothing was changed");
 }
 both_backends!(malformed_requests_get_nhost_errors);
+
+const APPLE: &str = "fbfc3007-154e-4ecc-8c0b-6e020557d7bd";
+const GOOGLE: &str = "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4";
+
+fn authenticator_of_model(aaguid: &str) -> SoftAuthenticator {
+    let bytes = *uuid::Uuid::parse_str(aaguid).unwrap().as_bytes();
+    SoftAuthenticator::with_aaguid(ORIGIN, bytes)
+}
+
+async fn keys_are_named_after_their_authenticator(app: TestApp) {
+    let (session, _) = app
+        .sign_up_with("ada@example.test", authenticator_of_model(APPLE))
+        .await;
+    let token = session["accessToken"].as_str().unwrap();
+    app.advance(Duration::from_secs(1));
+    let unknown_model = app.add_key(token, None).await;
+    app.advance(Duration::from_secs(1));
+    let named = app
+        .add_key_with(token, authenticator_of_model(GOOGLE), Some("work phone"))
+        .await;
+    app.advance(Duration::from_secs(1));
+    let unnamed = app
+        .add_key_with(token, authenticator_of_model(GOOGLE), None)
+        .await;
+
+    let list = app.get(KEYS, Some(token)).await;
+    let keys = list.body.as_array().unwrap();
+    let summary: Vec<_> = keys
+        .iter()
+        .map(|k| {
+            (
+                k["aaguid"].clone(),
+                k["authenticatorName"].clone(),
+                k["nickname"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                json!(APPLE),
+                json!("Apple Passwords"),
+                json!("Apple Passwords")
+            ),
+            (json!(null), json!(null), json!(null)),
+            (
+                json!(GOOGLE),
+                json!("Google Password Manager"),
+                json!("work phone")
+            ),
+            (
+                json!(GOOGLE),
+                json!("Google Password Manager"),
+                json!("Google Password Manager")
+            ),
+        ],
+        "sign-up and add-key default the nickname to the authenticator's name"
+    );
+    let ids: Vec<_> = keys.iter().map(|k| k["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids[1..],
+        [unknown_model.as_str(), named.as_str(), unnamed.as_str()]
+    );
+}
+both_backends!(keys_are_named_after_their_authenticator);

@@ -9,14 +9,31 @@ use crate::auth::{AccessClaims, Auth};
 use crate::model::{SecurityKey, SecurityKeyId};
 use crate::store::KeyDeletion;
 
+/// A stored key with what the domain knows about its authenticator model.
+#[derive(Debug, Clone)]
+pub struct ManagedKey {
+    pub key: SecurityKey,
+    /// From the AAGUID (data/aaguids.json); `None` when unknown or not attested.
+    pub authenticator_name: Option<String>,
+}
+
 // Nhost: has no REST endpoints for keys; clients use Hasura GraphQL on
 // `auth.user_security_keys` with project-defined permissions (contract 3.8).
 impl Auth {
     /// The bearer's keys, oldest first.
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
-    pub async fn list_keys(&self, claims: &AccessClaims) -> Result<Vec<SecurityKey>> {
+    pub async fn list_keys(&self, claims: &AccessClaims) -> Result<Vec<ManagedKey>> {
         let user = self.user_from_claims(claims, false).await?;
-        Ok(self.store.keys_of(user.id).await?)
+        let keys = self.store.keys_of(user.id).await?;
+        Ok(keys.into_iter().map(|k| self.managed(k)).collect())
+    }
+
+    fn managed(&self, key: SecurityKey) -> ManagedKey {
+        let authenticator_name = self.authenticator_name(key.aaguid).map(str::to_owned);
+        ManagedKey {
+            key,
+            authenticator_name,
+        }
     }
 
     /// One key of the bearer. Another user's key reads exactly like an unknown id, so ids
@@ -26,11 +43,11 @@ impl Auth {
         &self,
         claims: &AccessClaims,
         key_id: SecurityKeyId,
-    ) -> Result<SecurityKey> {
+    ) -> Result<ManagedKey> {
         self.list_keys(claims)
             .await?
             .into_iter()
-            .find(|k| k.id == key_id)
+            .find(|k| k.key.id == key_id)
             .ok_or(Error::UnknownKey)
     }
 
@@ -42,12 +59,13 @@ impl Auth {
         claims: &AccessClaims,
         key_id: SecurityKeyId,
         nickname: String,
-    ) -> Result<SecurityKey> {
+    ) -> Result<ManagedKey> {
         let user = self.user_from_claims(claims, false).await?;
         let nickname = checked_nickname(Some(nickname))?.unwrap_or_default();
         self.store
             .rename_key(user.id, key_id, &nickname)
             .await?
+            .map(|k| self.managed(k))
             .ok_or(Error::UnknownKey)
     }
 
@@ -61,7 +79,7 @@ impl Auth {
         claims: &AccessClaims,
         key_id: SecurityKeyId,
         force: bool,
-    ) -> Result<SecurityKey> {
+    ) -> Result<ManagedKey> {
         let user = self.user_from_claims(claims, false).await?;
         self.require_elevation(claims, user.id, false).await?;
         // Read first so the caller can be answered with the row (GraphQL returns it); the

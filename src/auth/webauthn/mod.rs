@@ -17,6 +17,7 @@ use webauthn_rs_core::WebauthnCore;
 use webauthn_rs_core::proto::UserVerificationPolicy;
 
 pub use authentication::RequestOptions;
+pub use keys::ManagedKey;
 pub use registration::{CreationOptions, RegisteredKey};
 
 use super::error::{Error, Result};

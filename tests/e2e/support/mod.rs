@@ -186,7 +186,16 @@ impl TestApp {
 
     /// Signs up `email` with a new software passkey; returns the session and the authenticator.
     pub async fn sign_up_with_passkey(&self, email: &str) -> (Value, SoftAuthenticator) {
-        let mut authenticator = SoftAuthenticator::new(ORIGIN);
+        self.sign_up_with(email, SoftAuthenticator::new(ORIGIN))
+            .await
+    }
+
+    /// Signs up `email` with this authenticator.
+    pub async fn sign_up_with(
+        &self,
+        email: &str,
+        mut authenticator: SoftAuthenticator,
+    ) -> (Value, SoftAuthenticator) {
         let options = self
             .post("/signup/webauthn", &json!({ "email": email }))
             .await;
@@ -240,11 +249,22 @@ impl TestApp {
 
     /// Adds a key with a new authenticator to the bearer; returns the key id.
     pub async fn add_key(&self, token: &str, nickname: Option<&str>) -> String {
+        self.add_key_with(token, SoftAuthenticator::new(ORIGIN), nickname)
+            .await
+    }
+
+    /// Adds a key made by this authenticator to the bearer; returns the key id.
+    pub async fn add_key_with(
+        &self,
+        token: &str,
+        mut authenticator: SoftAuthenticator,
+        nickname: Option<&str>,
+    ) -> String {
         let options = self
             .post_bearer("/user/webauthn/add", token, &json!({}))
             .await;
         assert_eq!(options.status, 200, "{:?}", options.body);
-        let credential = SoftAuthenticator::new(ORIGIN).register(&options.body).await;
+        let credential = authenticator.register(&options.body).await;
         let mut body = json!({ "credential": credential });
         if let Some(nickname) = nickname {
             body["nickname"] = json!(nickname);
