@@ -94,7 +94,7 @@ pub struct Bearer(pub AccessClaims);
 /// A bearer token if one was sent; a malformed or invalid one is still an error.
 pub struct MaybeBearer(pub Option<AccessClaims>);
 
-fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+pub(super) fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else {
         return Ok(None);
     };

@@ -5,6 +5,7 @@ mod dto;
 mod elevate;
 pub mod error;
 mod extract;
+mod graphql;
 mod keys;
 mod meta;
 pub mod metrics;
@@ -48,6 +49,10 @@ pub fn router(state: AppState) -> Router {
         .route("/change-env", post(meta::change_env))
         .route("/elevate/webauthn", post(elevate::webauthn))
         .route("/elevate/webauthn/verify", post(elevate::webauthn_verify))
+        .route(
+            "/graphql",
+            post(graphql::handle).layer(axum::Extension(graphql::schema())),
+        )
         .route("/healthz", get(meta::healthz).head(meta::healthz_head))
         .route("/readyz", get(meta::readyz))
         .route("/signin/anonymous", post(signin::anonymous))

@@ -10,6 +10,7 @@
 mod support;
 
 mod cli;
+mod graphql;
 mod keys;
 mod migrations;
 mod operability;
