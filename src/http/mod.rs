@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
     let prefix = state.auth.runtime().config.api_prefix.clone();
     let api = Router::new()
         .route("/.well-known/jwks.json", get(meta::jwks))
+        .route("/.well-known/webauthn", get(meta::well_known_webauthn))
         .route("/change-env", post(meta::change_env))
         .route("/elevate/webauthn", post(elevate::webauthn))
         .route("/elevate/webauthn/verify", post(elevate::webauthn_verify))
@@ -88,10 +89,14 @@ pub fn router(state: AppState) -> Router {
     let routes = if prefix.is_empty() {
         api
     } else {
-        Router::new().nest(&prefix, api).route(
-            "/healthz",
-            get(meta::healthz_unprefixed).head(meta::healthz_head),
-        )
+        Router::new()
+            .nest(&prefix, api)
+            .route(
+                "/healthz",
+                get(meta::healthz_unprefixed).head(meta::healthz_head),
+            )
+            // Browsers fetch it from the RP ID's root, whatever the API prefix.
+            .route("/.well-known/webauthn", get(meta::well_known_webauthn))
     };
     routes
         .layer(middleware::from_fn_with_state(state.clone(), errors))

@@ -180,18 +180,21 @@ async fn deleting_needs_elevation_when_configured(app: TestApp) {
 }
 both_backends!(deleting_needs_elevation_when_configured);
 
+/// Name, method, path, bearer, body.
+type Case<'a> = (
+    &'a str,
+    Method,
+    String,
+    Option<&'a str>,
+    Option<serde_json::Value>,
+);
+
 async fn malformed_requests_get_nhost_errors(app: TestApp) {
     let owner = app.key_owner("ada@example.test").await;
     let id = app.keys_of(&owner.user_id).await[0].id.to_string();
     let path = format!("{KEYS}/{id}");
     let token = Some(owner.token.as_str());
-    let cases: Vec<(
-        &str,
-        Method,
-        String,
-        Option<&str>,
-        Option<serde_json::Value>,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         (
             "bad uuid, patch",
             Method::PATCH,
@@ -322,3 +325,20 @@ async fn keys_are_named_after_their_authenticator(app: TestApp) {
     );
 }
 both_backends!(keys_are_named_after_their_authenticator);
+
+async fn well_known_webauthn_lists_the_related_origins(app: TestApp) {
+    let res = app.get("/.well-known/webauthn", None).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body, json!({ "origins": [ORIGIN] }));
+    app.change_env(&[(
+        "AUTH_WEBAUTHN_RP_ORIGINS",
+        "https://admin.example.com,android:apk-key-hash:abc",
+    )])
+    .await;
+    let res = app.get("/.well-known/webauthn", None).await;
+    assert_eq!(
+        res.body,
+        json!({ "origins": ["https://admin.example.com", "android:apk-key-hash:abc", ORIGIN] })
+    );
+}
+both_backends!(well_known_webauthn_lists_the_related_origins);

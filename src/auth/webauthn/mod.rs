@@ -43,6 +43,28 @@ pub fn relying_party(config: &WebauthnConfig) -> std::result::Result<WebauthnCor
     ))
 }
 
+impl super::Auth {
+    /// The origins allowed to use this RP ID, for `/.well-known/webauthn` (WebAuthn L3
+    /// related origin requests): `AUTH_WEBAUTHN_RP_ORIGINS` plus the client URL's origin,
+    /// as browsers write them (no trailing slash).
+    pub fn related_origins(&self) -> Vec<String> {
+        self.runtime()
+            .config
+            .webauthn
+            .rp_origins
+            .iter()
+            .map(|url| {
+                let origin = url.origin();
+                if origin.is_tuple() {
+                    origin.ascii_serialization()
+                } else {
+                    url.as_str().to_owned()
+                }
+            })
+            .collect()
+    }
+}
+
 pub(crate) fn policy(uv: UserVerification) -> UserVerificationPolicy {
     match uv {
         UserVerification::Required => UserVerificationPolicy::Required,
