@@ -39,6 +39,12 @@ pub enum Error {
     /// The request is well-formed JSON but its content is unacceptable.
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
+    /// No key with this id belongs to the bearer; another user's key reads the same.
+    #[error("unknown security key")]
+    UnknownKey,
+    /// Deleting this key would leave the user no way to sign in (and `force` was not given).
+    #[error("last sign-in method of the user")]
+    LastSignInMethod,
     /// Unknown, used, expired, or issued for another flow or user.
     #[error("challenge unknown, used, expired or not for this flow")]
     ChallengeGone,

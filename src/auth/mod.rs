@@ -1,6 +1,7 @@
 //! The domain: sessions, tokens, sign-up rules, WebAuthn ceremonies, elevation.
 //! No HTTP types and no SQL here; storage is reached through `store::Store`.
 
+mod authenticators;
 mod clock;
 mod error;
 pub mod ratelimit;
@@ -12,12 +13,14 @@ pub mod webauthn;
 
 use std::sync::{Arc, RwLock};
 
+pub use authenticators::AuthenticatorNames;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use error::{Error, Result};
 pub use sessions::Session;
 pub use signup::SignUpOptions;
 pub use tickets::{TicketError, TicketSignIn};
 pub use tokens::AccessClaims;
+pub use webauthn::ManagedKey;
 
 use crate::config::{Config, ElevationMode};
 use crate::mail::Mailer;
@@ -46,6 +49,7 @@ pub struct Auth {
     base_vars: Vec<(String, String)>,
     dev_key: Secret,
     runtime: RwLock<Arc<Runtime>>,
+    authenticators: AuthenticatorNames,
 }
 
 impl Auth {
@@ -65,6 +69,7 @@ impl Auth {
             .map_err(|e| format!("reading the development JWT key: {e}"))?;
         let dev_key = Secret::new(dev_key);
         let runtime = build_runtime(config, &dev_key, mailer.as_ref())?;
+        let authenticators = AuthenticatorNames::bundled()?;
         let mut roles = runtime.config.allowed_roles.clone();
         roles.push(runtime.config.default_role.clone());
         store
@@ -78,6 +83,7 @@ impl Auth {
             base_vars,
             dev_key,
             runtime: RwLock::new(Arc::new(runtime)),
+            authenticators,
         })
     }
 
@@ -87,6 +93,11 @@ impl Auth {
             Ok(rt) => Arc::clone(&rt),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
+    }
+
+    /// The product name of an authenticator model, if its AAGUID is in the bundled table.
+    pub fn authenticator_name(&self, aaguid: Option<uuid::Uuid>) -> Option<&str> {
+        self.authenticators.name(aaguid)
     }
 
     pub fn now(&self) -> Timestamp {

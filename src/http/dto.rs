@@ -10,8 +10,52 @@ use webauthn_rs_core::proto::{
 };
 
 use super::error::ApiError;
+use crate::auth::webauthn::ManagedKey;
 use crate::auth::{self, SignUpOptions as DomainSignUpOptions};
-use crate::model::User as DomainUser;
+use crate::model::{Timestamp, User as DomainUser};
+
+fn wire_time(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A stored key as `GET /user/webauthn/keys` lists it (Latchkey's own endpoint; the fields
+/// are the Hasura column names of `authUserSecurityKeys`, plus Latchkey's columns).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityKey {
+    pub id: String,
+    pub user_id: String,
+    pub nickname: Option<String>,
+    pub credential_id: String,
+    pub transports: Vec<String>,
+    pub counter: u32,
+    pub created_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub aaguid: Option<String>,
+    pub authenticator_name: Option<String>,
+    pub backup_eligible: Option<bool>,
+    pub backed_up: Option<bool>,
+}
+
+impl SecurityKey {
+    pub fn from_domain(managed: ManagedKey) -> Self {
+        let k = managed.key;
+        SecurityKey {
+            id: k.id.to_string(),
+            user_id: k.user_id.to_string(),
+            nickname: k.nickname,
+            credential_id: k.credential_id.to_base64url(),
+            transports: k.transports,
+            counter: k.counter,
+            created_at: k.created_at.map(wire_time),
+            last_used_at: k.last_used_at.map(wire_time),
+            aaguid: k.aaguid.map(|a| a.to_string()),
+            authenticator_name: managed.authenticator_name,
+            backup_eligible: k.backup_eligible,
+            backed_up: k.backup_state,
+        }
+    }
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -172,6 +172,8 @@ impl From<auth::Error> for ApiError {
             E::InvalidRequest(_) | E::ChallengeGone | E::Ceremony(_) => ErrorCode::InvalidRequest,
             E::RateLimited { .. } => ErrorCode::TooManyRequests,
             E::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
+            // Latchkey's key management; unknown and foreign ids answer alike.
+            E::UnknownKey | E::LastSignInMethod => ErrorCode::InvalidRequest,
             E::Store(_) | E::Mail(_) | E::Internal(_) => ErrorCode::InternalServerError,
         };
         ApiError {

@@ -59,8 +59,22 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for JsonOrEmp
     }
 }
 
-/// Query parameters; missing or malformed ones are Nhost's 400 `invalid-request` JSON, not
-/// axum's plain-text rejection.
+/// Path parameters; a malformed one (say, a key id that is not a UUID) is Nhost's 400
+/// `invalid-request` JSON, not axum's plain-text rejection.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|_| ApiError::invalid_request())
+    }
+}
+
+/// Query parameters, failing like `Path`.
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
@@ -69,7 +83,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
-            .map(|q| Query(q.0))
+            .map(|axum::extract::Query(value)| Query(value))
             .map_err(|_| ApiError::invalid_request())
     }
 }
@@ -80,7 +94,7 @@ pub struct Bearer(pub AccessClaims);
 /// A bearer token if one was sent; a malformed or invalid one is still an error.
 pub struct MaybeBearer(pub Option<AccessClaims>);
 
-fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+pub(super) fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else {
         return Ok(None);
     };

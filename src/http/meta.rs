@@ -31,6 +31,12 @@ pub async fn version() -> AxumJson<Value> {
     AxumJson(json!({ "version": env!("CARGO_PKG_VERSION") }))
 }
 
+/// GET /.well-known/webauthn: `{"origins": [...]}`, for browsers checking a related origin
+/// (WebAuthn L3); served on the RP ID's host by proxying this path to Latchkey.
+pub async fn well_known_webauthn(State(app): State<AppState>) -> AxumJson<Value> {
+    AxumJson(json!({ "origins": app.auth.related_origins() }))
+}
+
 /// GET /.well-known/jwks.json: the RSA public key; empty for HMAC keys.
 pub async fn jwks(State(app): State<AppState>) -> Response {
     let rt = app.auth.runtime();

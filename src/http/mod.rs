@@ -5,6 +5,8 @@ mod dto;
 mod elevate;
 pub mod error;
 mod extract;
+mod graphql;
+mod keys;
 mod meta;
 pub mod metrics;
 mod ratelimit;
@@ -23,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::{Span, error, info_span};
@@ -47,9 +49,14 @@ pub fn router(state: AppState) -> Router {
     let prefix = state.auth.runtime().config.api_prefix.clone();
     let api = Router::new()
         .route("/.well-known/jwks.json", get(meta::jwks))
+        .route("/.well-known/webauthn", get(meta::well_known_webauthn))
         .route("/change-env", post(meta::change_env))
         .route("/elevate/webauthn", post(elevate::webauthn))
         .route("/elevate/webauthn/verify", post(elevate::webauthn_verify))
+        .route(
+            "/graphql",
+            post(graphql::handle).layer(axum::Extension(graphql::schema())),
+        )
         .route("/healthz", get(meta::healthz).head(meta::healthz_head))
         .route("/readyz", get(meta::readyz))
         .route("/signin/anonymous", post(signin::anonymous))
@@ -66,6 +73,11 @@ pub fn router(state: AppState) -> Router {
             post(user::send_verification_email),
         )
         .route("/user/webauthn/add", post(user::webauthn_add))
+        .route("/user/webauthn/keys", get(keys::list))
+        .route(
+            "/user/webauthn/keys/{id}",
+            patch(keys::rename).delete(keys::delete),
+        )
         .route("/user/webauthn/verify", post(user::webauthn_verify))
         .route("/verify", get(verify::verify))
         .route("/version", get(meta::version));
@@ -85,10 +97,14 @@ pub fn router(state: AppState) -> Router {
     let routes = if prefix.is_empty() {
         api
     } else {
-        Router::new().nest(&prefix, api).route(
-            "/healthz",
-            get(meta::healthz_unprefixed).head(meta::healthz_head),
-        )
+        Router::new()
+            .nest(&prefix, api)
+            .route(
+                "/healthz",
+                get(meta::healthz_unprefixed).head(meta::healthz_head),
+            )
+            // Browsers fetch it from the RP ID's root, whatever the API prefix.
+            .route("/.well-known/webauthn", get(meta::well_known_webauthn))
     };
     routes
         .layer(middleware::from_fn_with_state(
@@ -189,7 +205,7 @@ async fn cors(req: Request, next: Next) -> Response {
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST, GET"),
+            HeaderValue::from_static("POST, GET, PATCH, DELETE"),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,

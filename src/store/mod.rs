@@ -82,6 +82,16 @@ pub enum Rotation {
     Unknown,
 }
 
+/// What `delete_key` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyDeletion {
+    Deleted,
+    /// No key with this id belongs to this user (it may belong to someone else).
+    NoSuchKey,
+    /// Refused without `force`: the key is the user's only way to sign in.
+    LastSignInMethod,
+}
+
 /// Counter and flags seen in a successful assertion.
 #[derive(Debug, Clone)]
 pub struct KeyUse {
@@ -138,6 +148,22 @@ pub trait KeyStore: Send + Sync {
         user_id: UserId,
         key: &NewSecurityKey,
     ) -> Result<Inserted<SecurityKeyId>, StoreError>;
+    /// Sets the nickname of the user's key; `None` if the user has no key with this id.
+    async fn rename_key(
+        &self,
+        user_id: UserId,
+        key_id: SecurityKeyId,
+        nickname: &str,
+    ) -> Result<Option<SecurityKey>, StoreError>;
+    /// Deletes the user's key. Unless `force`, refuses when it is the user's last key and the
+    /// user has no password and no linked provider; the check and the delete are one
+    /// transaction that serialises with other deletes of the same user's keys.
+    async fn delete_key(
+        &self,
+        user_id: UserId,
+        key_id: SecurityKeyId,
+        force: bool,
+    ) -> Result<KeyDeletion, StoreError>;
     /// Records a successful assertion: counter, backup flags, last use.
     async fn record_key_use(
         &self,

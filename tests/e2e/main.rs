@@ -11,6 +11,8 @@ mod support;
 
 mod cli;
 mod email;
+mod graphql;
+mod keys;
 mod migrations;
 mod operability;
 mod ratelimit;

@@ -4,6 +4,7 @@
 
 mod authentication;
 mod credential;
+mod keys;
 mod registration;
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ use webauthn_rs_core::WebauthnCore;
 use webauthn_rs_core::proto::UserVerificationPolicy;
 
 pub use authentication::RequestOptions;
+pub use keys::ManagedKey;
 pub use registration::{CreationOptions, RegisteredKey};
 
 use super::error::{Error, Result};
@@ -39,6 +41,28 @@ pub fn relying_party(config: &WebauthnConfig) -> std::result::Result<WebauthnCor
         Some(false),
         Some(false),
     ))
+}
+
+impl super::Auth {
+    /// The origins allowed to use this RP ID, for `/.well-known/webauthn` (WebAuthn L3
+    /// related origin requests): `AUTH_WEBAUTHN_RP_ORIGINS` plus the client URL's origin,
+    /// as browsers write them (no trailing slash).
+    pub fn related_origins(&self) -> Vec<String> {
+        self.runtime()
+            .config
+            .webauthn
+            .rp_origins
+            .iter()
+            .map(|url| {
+                let origin = url.origin();
+                if origin.is_tuple() {
+                    origin.ascii_serialization()
+                } else {
+                    url.as_str().to_owned()
+                }
+            })
+            .collect()
+    }
 }
 
 pub(crate) fn policy(uv: UserVerification) -> UserVerificationPolicy {

@@ -127,12 +127,13 @@ impl Auth {
         let options = state.options.merged_with(options.unwrap_or_default());
         let signup = validate_options(&rt.config, &state.email, &options)?;
         let now = self.now();
-        // Sign-up keys get an empty nickname when none is given, as Nhost stores them.
+        // Unnamed sign-up keys get the authenticator's name, or '' as Nhost stores them.
         let key = self.verified_key(
             &rt,
             &credential,
             &state.registration,
-            Some(nickname.unwrap_or_default()),
+            nickname,
+            Some(String::new()),
         )?;
         let user_id = UserId::from_uuid(state.user_id);
         let needs_verification =
@@ -245,26 +246,35 @@ impl Auth {
             return Err(Error::ChallengeGone);
         }
         let state: AddKeyState = from_json(&taken.state)?;
-        let key = self.verified_key(&rt, &credential, &state.registration, nickname.clone())?;
+        // Unnamed keys get the authenticator's name, or NULL as Nhost stores them.
+        let key = self.verified_key(&rt, &credential, &state.registration, nickname, None)?;
         match self.store.add_key(user.id, &key).await? {
-            Inserted::New(id) => Ok(RegisteredKey { id, nickname }),
+            Inserted::New(id) => Ok(RegisteredKey {
+                id,
+                nickname: key.nickname,
+            }),
             Inserted::Conflict(_) => Err(Error::InvalidRequest("credential already registered")),
         }
     }
 
-    /// Has webauthn-rs verify the attestation, and builds the row to store.
+    /// Has webauthn-rs verify the attestation, and builds the row to store. Without a
+    /// `nickname` the key is named after its authenticator (by AAGUID), else `unnamed`.
     fn verified_key(
         &self,
         rt: &Runtime,
         credential: &RegisterPublicKeyCredential,
         registration: &RegistrationState,
         nickname: Option<String>,
+        unnamed: Option<String>,
     ) -> Result<NewSecurityKey> {
         let verified = rt
             .webauthn
             .register_credential(credential, registration, None)
             .map_err(Error::Ceremony)?;
         let attested = attested_key(&credential.response.attestation_object)?;
+        let nickname = nickname
+            .or_else(|| self.authenticator_name(attested.aaguid).map(str::to_owned))
+            .or(unnamed);
         Ok(NewSecurityKey {
             id: SecurityKeyId::new_random(),
             credential_id: CredentialId::from_bytes(verified.cred_id.clone()),
@@ -333,7 +343,7 @@ impl Auth {
     }
 }
 
-fn checked_nickname(nickname: Option<String>) -> Result<Option<String>> {
+pub(super) fn checked_nickname(nickname: Option<String>) -> Result<Option<String>> {
     match nickname {
         Some(n) if n.chars().count() > NICKNAME_MAX => Err(Error::InvalidRequest("nickname")),
         other => Ok(other),

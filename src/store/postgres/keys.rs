@@ -6,7 +6,8 @@ use uuid::Uuid;
 use super::{PgStore, db, is_unique_violation};
 use crate::model::{CredentialId, NewSecurityKey, SecurityKey, SecurityKeyId, Timestamp, UserId};
 use crate::store::{
-    Conflict, Inserted, KeyStore, KeyUse, StoreError, join_transports, split_transports,
+    Conflict, Inserted, KeyDeletion, KeyStore, KeyUse, StoreError, join_transports,
+    split_transports,
 };
 
 #[derive(sqlx::FromRow)]
@@ -67,6 +68,20 @@ const RECORD_USE: &str = "
     UPDATE auth.user_security_keys
        SET counter = $3, backup_eligible = $4, backup_state = $5, last_used_at = $6
      WHERE user_id = $1 AND credential_id = $2";
+const RENAME_KEY: &str = "
+    UPDATE auth.user_security_keys SET nickname = $3 WHERE user_id = $1 AND id = $2
+ RETURNING id, user_id, credential_id, credential_public_key, counter, transports, nickname,
+           aaguid, backup_eligible, backup_state, user_verified, attestation_format, created_at,
+           last_used_at";
+const LOCK_USER: &str = "SELECT id FROM auth.users WHERE id = $1 FOR UPDATE";
+const KEY_EXISTS: &str =
+    "SELECT count(*) FROM auth.user_security_keys WHERE user_id = $1 AND id = $2";
+/// Whether the user keeps a way to sign in once key `$2` is gone.
+const HAS_OTHER_SIGN_IN: &str = "
+    SELECT EXISTS (SELECT 1 FROM auth.user_security_keys WHERE user_id = $1 AND id <> $2)
+        OR EXISTS (SELECT 1 FROM auth.users WHERE id = $1 AND password_hash IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM auth.user_providers WHERE user_id = $1)";
+const DELETE_KEY: &str = "DELETE FROM auth.user_security_keys WHERE user_id = $1 AND id = $2";
 
 pub(super) async fn insert_key(
     conn: &mut PgConnection,
@@ -128,6 +143,66 @@ impl KeyStore for PgStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(Inserted::New(key.id))
+    }
+
+    async fn rename_key(
+        &self,
+        user_id: UserId,
+        key_id: SecurityKeyId,
+        nickname: &str,
+    ) -> Result<Option<SecurityKey>, StoreError> {
+        let row = sqlx::query_as::<_, KeyRow>(RENAME_KEY)
+            .bind(user_id.as_uuid())
+            .bind(key_id.as_uuid())
+            .bind(nickname)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.map(SecurityKey::try_from).transpose()
+    }
+
+    async fn delete_key(
+        &self,
+        user_id: UserId,
+        key_id: SecurityKeyId,
+        force: bool,
+    ) -> Result<KeyDeletion, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Locks the user row: concurrent deletes of two keys of one user run one after the
+        // other, so both cannot pass the last-key check (READ COMMITTED alone would let them).
+        sqlx::query(LOCK_USER)
+            .bind(user_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let exists: i64 = sqlx::query_scalar(KEY_EXISTS)
+            .bind(user_id.as_uuid())
+            .bind(key_id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        if exists == 0 {
+            return Ok(KeyDeletion::NoSuchKey);
+        }
+        if !force {
+            let keeps_a_way_in: bool = sqlx::query_scalar(HAS_OTHER_SIGN_IN)
+                .bind(user_id.as_uuid())
+                .bind(key_id.as_uuid())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            if !keeps_a_way_in {
+                return Ok(KeyDeletion::LastSignInMethod);
+            }
+        }
+        sqlx::query(DELETE_KEY)
+            .bind(user_id.as_uuid())
+            .bind(key_id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(KeyDeletion::Deleted)
     }
 
     async fn record_key_use(

@@ -172,8 +172,13 @@ pub struct SoftAuthenticator {
 impl SoftAuthenticator {
     /// `origin` e.g. `"http://localhost:3000"`; user verification (UV flag) on by default.
     pub fn new(origin: &str) -> Self {
+        Self::with_aaguid(origin, [0; 16])
+    }
+
+    /// An authenticator that attests this AAGUID (its model id).
+    pub fn with_aaguid(origin: &str, aaguid: [u8; 16]) -> Self {
         let mut inner = Authenticator::new(
-            Aaguid::new_empty(),
+            Aaguid::from(aaguid),
             Store::default(),
             AlwaysPresentUser,
             RustCryptoBackend,

@@ -203,7 +203,16 @@ impl TestApp {
 
     /// Signs up `email` with a new software passkey; returns the session and the authenticator.
     pub async fn sign_up_with_passkey(&self, email: &str) -> (Value, SoftAuthenticator) {
-        let mut authenticator = SoftAuthenticator::new(ORIGIN);
+        self.sign_up_with(email, SoftAuthenticator::new(ORIGIN))
+            .await
+    }
+
+    /// Signs up `email` with this authenticator.
+    pub async fn sign_up_with(
+        &self,
+        email: &str,
+        mut authenticator: SoftAuthenticator,
+    ) -> (Value, SoftAuthenticator) {
         let options = self
             .post("/signup/webauthn", &json!({ "email": email }))
             .await;
@@ -217,6 +226,92 @@ impl TestApp {
             .await;
         assert_eq!(res.status, 200, "{:?}", res.body);
         (res.body["session"].clone(), authenticator)
+    }
+}
+
+/// A signed-up user: session fields and the authenticator holding its first key.
+pub struct KeyOwner {
+    pub user_id: String,
+    pub token: String,
+    pub authenticator: SoftAuthenticator,
+}
+
+impl TestApp {
+    /// Any method, optional bearer, optional JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Res {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        self.send(req).await
+    }
+
+    pub async fn key_owner(&self, email: &str) -> KeyOwner {
+        let (session, authenticator) = self.sign_up_with_passkey(email).await;
+        KeyOwner {
+            user_id: session["user"]["id"].as_str().unwrap().to_owned(),
+            token: session["accessToken"].as_str().unwrap().to_owned(),
+            authenticator,
+        }
+    }
+
+    /// Adds a key with a new authenticator to the bearer; returns the key id.
+    pub async fn add_key(&self, token: &str, nickname: Option<&str>) -> String {
+        self.add_key_with(token, SoftAuthenticator::new(ORIGIN), nickname)
+            .await
+    }
+
+    /// Adds a key made by this authenticator to the bearer; returns the key id.
+    pub async fn add_key_with(
+        &self,
+        token: &str,
+        mut authenticator: SoftAuthenticator,
+        nickname: Option<&str>,
+    ) -> String {
+        let options = self
+            .post_bearer("/user/webauthn/add", token, &json!({}))
+            .await;
+        assert_eq!(options.status, 200, "{:?}", options.body);
+        let credential = authenticator.register(&options.body).await;
+        let mut body = json!({ "credential": credential });
+        if let Some(nickname) = nickname {
+            body["nickname"] = json!(nickname);
+        }
+        let res = self
+            .post_bearer("/user/webauthn/verify", token, &body)
+            .await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        res.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// An elevated access token for the owner, via `/elevate/webauthn[/verify]`.
+    pub async fn elevate(&self, owner: &mut KeyOwner) -> String {
+        let options = self
+            .post_bearer("/elevate/webauthn", &owner.token, &json!({}))
+            .await;
+        assert_eq!(options.status, 200, "{:?}", options.body);
+        let assertion = owner.authenticator.assert(&options.body).await;
+        let res = self
+            .post_bearer(
+                "/elevate/webauthn/verify",
+                &owner.token,
+                &json!({ "credential": assertion }),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        res.body["session"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }
 
