@@ -9,11 +9,13 @@ use url::Url;
 
 mod jwt;
 mod mail;
+mod password;
 mod webauthn;
 
 pub use jwt::{JwtAlgorithm, JwtSecret, VerifyKey};
 use jwt::{jwt_settings, previous_keys};
 pub use mail::{MailConfig, SmtpAuthMethod, SmtpConfig};
+pub use password::PasswordConfig;
 use webauthn::webauthn_settings;
 pub use webauthn::{UserVerification, WebauthnConfig};
 
@@ -84,6 +86,7 @@ pub struct Config {
     pub webauthn: WebauthnConfig,
     pub operations: OperationsConfig,
     pub mail: MailConfig,
+    pub password: PasswordConfig,
 }
 
 /// Logging, metrics and shutdown: how the process runs, not what it answers.
@@ -252,6 +255,7 @@ impl Config {
         let webauthn = webauthn_settings(&mut v, &client_url);
         let operations = operations_settings(&mut v);
         let mail = mail::mail_settings(&mut v);
+        let password = password::password_settings(&mut v);
 
         let config = Config {
             port,
@@ -287,6 +291,7 @@ impl Config {
             webauthn,
             operations,
             mail,
+            password,
         };
         if v.errors.is_empty() {
             Ok(config)
@@ -417,6 +422,12 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_SMTP_X_SMTPAPI_HEADER",
     "AUTH_EMAIL_TEMPLATES_PATH",
     "LATCHKEY_MAIL_DIR",
+    "AUTH_PASSWORD_MIN_LENGTH",
+    "AUTH_PASSWORD_HIBP_ENABLED",
+    "LATCHKEY_HIBP_URL",
+    "LATCHKEY_HIBP_FAIL_OPEN",
+    "LATCHKEY_BCRYPT_COST",
+    "LATCHKEY_REVOKE_SESSIONS_ON_CREDENTIAL_CHANGE",
 ];
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod cli;
 mod email;
 mod migrations;
 mod operability;
+mod password;
 mod sessions;
 mod transport;
 mod webauthn;
