@@ -86,7 +86,7 @@ fn lookup(
     }
     let text = String::from_utf8_lossy(&response);
     let (head, body) = text.split_once("\r\n\r\n").ok_or("no body")?;
-    if !head.split(' ').nth(1).is_some_and(|status| status == "200") {
+    if head.split(' ').nth(1).is_none_or(|status| status != "200") {
         return Err("status not 200".into());
     }
     Ok(listed(body, suffix))

@@ -23,7 +23,7 @@ const PASSWORD_MAX: usize = 50;
 /// What `POST /signin/email-password` answers.
 #[derive(Debug)]
 pub enum PasswordSignIn {
-    Session(Session),
+    Session(Box<Session>),
     /// TOTP is active: the `mfaTotp:` ticket for `POST /signin/mfa/totp`.
     Mfa(Secret),
 }
@@ -196,7 +196,7 @@ impl Auth {
             return Ok(PasswordSignIn::Mfa(clear));
         }
         let session = self.start_session(&rt, user, SessionKind::SignIn).await?;
-        Ok(PasswordSignIn::Session(session))
+        Ok(PasswordSignIn::Session(Box::new(session)))
     }
 
     /// `POST /user/password`: the bearer changes its own password (elevated when required),

@@ -65,7 +65,7 @@ pub async fn sign_in(
         .await?;
     Ok(AxumJson(match signed_in {
         PasswordSignIn::Session(s) => SignInEmailPasswordResponse {
-            session: Some(s.into()),
+            session: Some((*s).into()),
             mfa: None,
         },
         PasswordSignIn::Mfa(ticket) => SignInEmailPasswordResponse {
