@@ -9,12 +9,14 @@ use url::Url;
 
 mod jwt;
 mod mail;
+mod password;
 mod ratelimit;
 mod webauthn;
 
 pub use jwt::{JwtAlgorithm, JwtSecret, VerifyKey};
 use jwt::{jwt_settings, previous_keys};
 pub use mail::{MailConfig, SmtpAuthMethod, SmtpConfig};
+pub use password::PasswordConfig;
 use ratelimit::rate_limit_settings;
 pub use ratelimit::{Limit, RateLimitConfig};
 use webauthn::webauthn_settings;
@@ -88,6 +90,7 @@ pub struct Config {
     pub operations: OperationsConfig,
     pub rate_limits: RateLimitConfig,
     pub mail: MailConfig,
+    pub password: PasswordConfig,
 }
 
 /// Logging, metrics and shutdown: how the process runs, not what it answers.
@@ -257,6 +260,7 @@ impl Config {
         let operations = operations_settings(&mut v);
         let rate_limits = rate_limit_settings(&mut v);
         let mail = mail::mail_settings(&mut v);
+        let password = password::password_settings(&mut v);
 
         let config = Config {
             port,
@@ -293,6 +297,7 @@ impl Config {
             operations,
             rate_limits,
             mail,
+            password,
         };
         if v.errors.is_empty() {
             Ok(config)
@@ -436,6 +441,12 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_SMTP_X_SMTPAPI_HEADER",
     "AUTH_EMAIL_TEMPLATES_PATH",
     "LATCHKEY_MAIL_DIR",
+    "AUTH_PASSWORD_MIN_LENGTH",
+    "AUTH_PASSWORD_HIBP_ENABLED",
+    "LATCHKEY_HIBP_URL",
+    "LATCHKEY_HIBP_FAIL_OPEN",
+    "LATCHKEY_BCRYPT_COST",
+    "LATCHKEY_REVOKE_SESSIONS_ON_CREDENTIAL_CHANGE",
 ];
 
 #[cfg(test)]

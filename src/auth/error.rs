@@ -37,6 +37,15 @@ pub enum Error {
     #[error("elevated claim required")]
     ElevationRequired,
     /// The request is well-formed JSON but its content is unacceptable.
+    #[error("password too short")]
+    PasswordTooShort,
+    #[error("password found in HIBP")]
+    PasswordPwned,
+    /// HIBP could not be asked in time and `LATCHKEY_HIBP_FAIL_OPEN` is off.
+    #[error("password breach check unavailable")]
+    CheckUnavailable,
+    #[error("user is not anonymous")]
+    UserNotAnonymous,
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
     /// No key with this id belongs to the bearer; another user's key reads the same.

@@ -4,6 +4,8 @@
 mod authenticators;
 mod clock;
 mod error;
+mod hibp;
+mod password;
 pub mod ratelimit;
 pub(crate) mod sessions;
 mod signup;
@@ -16,6 +18,7 @@ use std::sync::{Arc, RwLock};
 pub use authenticators::AuthenticatorNames;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use error::{Error, Result};
+pub use password::{DeanonymizeMethod, PasswordSignIn};
 pub use sessions::Session;
 pub use signup::SignUpOptions;
 pub use tickets::{TicketError, TicketSignIn};
@@ -38,6 +41,9 @@ pub struct Runtime {
     pub webauthn: webauthn_rs_core::WebauthnCore,
     /// Built from the SMTP settings, so `/change-env` can point at another mail server.
     pub mailer: Arc<dyn Mailer>,
+    /// A bcrypt hash at the configured cost that no password matches in practice: unknown
+    /// accounts are verified against it, so they take as long as known ones.
+    pub dummy_password_hash: String,
 }
 
 pub struct Auth {
@@ -190,11 +196,14 @@ fn build_runtime(
         Some(mailer) => Arc::clone(mailer),
         None => crate::mail::from_config(&config)?,
     };
+    let dummy_password_hash = bcrypt::hash(tokens::random_key_hex(), config.password.bcrypt_cost)
+        .map_err(|e| format!("bcrypt: {e}"))?;
     Ok(Runtime {
         config,
         tokens,
         webauthn,
         mailer,
+        dummy_password_hash,
     })
 }
 

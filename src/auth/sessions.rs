@@ -81,7 +81,9 @@ impl Auth {
         kind: SessionKind,
     ) -> Result<Session> {
         let elevated = kind == SessionKind::Elevate;
-        let access_token = rt.tokens.mint(&user, elevated, pending.row.now)?;
+        let access_token = rt
+            .tokens
+            .mint(&user, elevated, pending.row.id, pending.row.now)?;
         metrics::counter!("latchkey_sessions_issued_total", "kind" => kind.label()).increment(1);
         Ok(Session {
             access_token,
@@ -210,6 +212,7 @@ impl Auth {
             roles: vec!["anonymous".into()],
             metadata,
             ticket: None,
+            password_hash: None,
             now,
         };
         let pending = self.pending_session(&rt, user.id, now);

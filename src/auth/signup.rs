@@ -252,6 +252,7 @@ impl Auth {
             display_name: &signup.display_name,
             locale: &signup.locale,
             redirect_to: &signup.redirect_to,
+            new_email: None,
         };
         self.mail_ticket(rt, mail, ticket).await;
         Ok(())

@@ -11,7 +11,7 @@ use super::tokens::hash_refresh_token;
 use super::{Auth, Runtime, Session};
 use crate::mail::{Email, Template};
 use crate::model::{Secret, UserId};
-use crate::store::{TicketRedemption, TicketSession};
+use crate::store::{TicketEffects, TicketRedemption, TicketSession};
 
 /// The kinds Nhost writes before the colon of a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub(crate) enum TicketKind {
     PasswordlessEmail,
     PasswordReset,
     EmailConfirmChange,
+    /// The second step of a password sign-in with TOTP active; never redeemed by `/verify`.
+    MfaTotp,
 }
 
 impl TicketKind {
@@ -29,6 +31,7 @@ impl TicketKind {
             "passwordlessEmail" => TicketKind::PasswordlessEmail,
             "passwordReset" => TicketKind::PasswordReset,
             "emailConfirmChange" => TicketKind::EmailConfirmChange,
+            "mfaTotp" => TicketKind::MfaTotp,
             _ => return None,
         })
     }
@@ -39,8 +42,25 @@ impl TicketKind {
             TicketKind::PasswordlessEmail => "passwordlessEmail",
             TicketKind::PasswordReset => "passwordReset",
             TicketKind::EmailConfirmChange => "emailConfirmChange",
+            TicketKind::MfaTotp => "mfaTotp",
         }
     }
+}
+
+/// A new `<kind>:<uuid>` ticket valid for `ttl`: the clear value (for the mail or the
+/// response), its stored form, and its expiry.
+pub(crate) fn new_ticket(
+    kind: TicketKind,
+    ttl: chrono::Duration,
+    now: crate::model::Timestamp,
+) -> (Secret, String, crate::model::Timestamp) {
+    let clear = format!("{}:{}", kind.prefix(), uuid::Uuid::new_v4());
+    let stored = format!(
+        "{}:{}",
+        kind.prefix(),
+        hash_refresh_token(&clear).trim_start_matches("\\x")
+    );
+    (Secret::new(clear), stored, now + ttl)
 }
 
 /// The kind of a clear ticket and the form it is stored in, `<kind>:<hex SHA-256 of the
@@ -82,6 +102,8 @@ pub(crate) struct TicketMail<'a> {
     pub display_name: &'a str,
     pub locale: &'a str,
     pub redirect_to: &'a str,
+    /// The address being confirmed (`email-confirm-change`).
+    pub new_email: Option<&'a str>,
 }
 
 impl Auth {
@@ -106,7 +128,7 @@ impl Auth {
             link: Secret::new(String::from(link)),
             ticket,
             redirect_to: mail.redirect_to.to_owned(),
-            new_email: None,
+            new_email: mail.new_email.map(str::to_owned),
         };
         if let Err(err) = rt.mailer.send(&email).await {
             metrics::counter!("latchkey_mails_total", "outcome" => "failed").increment(1);
@@ -164,6 +186,7 @@ impl Auth {
             display_name: &user.display_name,
             locale: &user.locale,
             redirect_to: &redirect_to,
+            new_email: None,
         };
         self.mail_ticket(&rt, mail, clear).await;
         Ok(())
@@ -191,10 +214,10 @@ impl Auth {
                 error: Error::RedirectNotAllowed,
             });
         }
-        match self.take_verify_email_ticket(&rt, ticket).await {
-            Ok(session) => Ok(TicketSignIn {
+        match self.take_ticket(&rt, ticket).await {
+            Ok((session, kind)) => Ok(TicketSignIn {
                 session,
-                kind: TicketKind::VerifyEmail.prefix(),
+                kind: kind.prefix(),
                 redirect_to: target,
             }),
             Err(error @ (Error::Store(_) | Error::Internal(_))) => Err(TicketError {
@@ -211,11 +234,23 @@ impl Auth {
         }
     }
 
-    async fn take_verify_email_ticket(&self, rt: &Runtime, ticket: &str) -> Result<Session> {
-        // Magic-link, password-reset and e-mail-change tickets belong to flows not built yet:
-        // refused like unknown ones, and left in place.
-        let Some((TicketKind::VerifyEmail, stored)) = stored_ticket(ticket) else {
-            return Err(Error::InvalidTicket);
+    /// Every redeemed ticket marks the e-mail verified: the mail reached the address.
+    async fn take_ticket(&self, rt: &Runtime, ticket: &str) -> Result<(Session, TicketKind)> {
+        let revoke = rt.config.password.revoke_sessions_on_change;
+        // Magic-link tickets belong to a flow not built yet, and `mfaTotp:` ones to
+        // `/signin/mfa/totp`: refused like unknown ones, and left in place.
+        let (kind, stored, effects) = match stored_ticket(ticket) {
+            Some((kind @ (TicketKind::VerifyEmail | TicketKind::PasswordReset), stored)) => {
+                (kind, stored, TicketEffects::default())
+            }
+            Some((kind @ TicketKind::EmailConfirmChange, stored)) => {
+                let effects = TicketEffects {
+                    swap_email: true,
+                    revoke_sessions: revoke,
+                };
+                (kind, stored, effects)
+            }
+            _ => return Err(Error::InvalidTicket),
         };
         let now = self.now();
         // The user is known only once the ticket is taken, in the same transaction that
@@ -227,13 +262,10 @@ impl Auth {
             expires_at: pending.row.expires_at,
             now,
         };
-        let user_id = match self
-            .store
-            .redeem_verify_email_ticket(&stored, &session)
-            .await?
-        {
+        let user_id = match self.store.redeem_ticket(&stored, effects, &session).await? {
             TicketRedemption::Redeemed(user_id) => user_id,
             TicketRedemption::UserDisabled => return Err(Error::UserDisabled),
+            TicketRedemption::EmailTaken => return Err(Error::EmailTaken),
             TicketRedemption::Invalid => return Err(Error::InvalidTicket),
         };
         pending.row.user_id = user_id;
@@ -242,7 +274,12 @@ impl Auth {
             .get_user(user_id)
             .await?
             .ok_or(Error::InvalidTicket)?;
-        self.finish_session(rt, user, pending, SessionKind::Ticket)
+        if kind == TicketKind::EmailConfirmChange {
+            self.record_credential_change("email.changed", user.id)
+                .await?;
+        }
+        let session = self.finish_session(rt, user, pending, SessionKind::Ticket)?;
+        Ok((session, kind))
     }
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::error::{Error, Result};
 use crate::config::{Config, JwtAlgorithm};
-use crate::model::{Secret, Timestamp, User, UserId};
+use crate::model::{RefreshTokenId, Secret, Timestamp, User, UserId};
 
 /// Signing and verification keys built once from `HASURA_GRAPHQL_JWT_SECRET` (and
 /// `LATCHKEY_JWT_PREVIOUS_KEYS`, which only verify).
@@ -38,6 +38,9 @@ pub struct AccessClaims {
     pub user_id: UserId,
     /// `x-hasura-auth-elevated` equals the subject.
     pub elevated: bool,
+    /// `sid`: the refresh-token family the token was minted for, so a credential change can
+    /// end the user's other sessions and keep this one.
+    pub session_id: Option<RefreshTokenId>,
 }
 
 fn algorithm(alg: JwtAlgorithm) -> Algorithm {
@@ -171,7 +174,14 @@ impl TokenKeys {
     }
 
     /// Signs an access token for `user`; `elevated` adds `x-hasura-auth-elevated`.
-    pub fn mint(&self, user: &User, elevated: bool, now: Timestamp) -> Result<String> {
+    /// `session` becomes the `sid` claim (not Nhost's; Hasura ignores unknown claims).
+    pub fn mint(
+        &self,
+        user: &User,
+        elevated: bool,
+        session: RefreshTokenId,
+        now: Timestamp,
+    ) -> Result<String> {
         let iat = now.timestamp();
         let exp = iat.saturating_add(i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX));
         let mut hasura = Map::new();
@@ -191,6 +201,7 @@ impl TokenKeys {
         claims.insert("iat".into(), json!(iat));
         claims.insert("exp".into(), json!(exp));
         claims.insert("iss".into(), json!(self.issuer));
+        claims.insert("sid".into(), json!(session.to_string()));
         let mut header = Header::new(self.algorithm);
         header.kid = self.kid.clone();
         jsonwebtoken::encode(&header, &claims, &self.encoding)
@@ -229,9 +240,15 @@ impl TokenKeys {
             .and_then(|ns| ns.get("x-hasura-auth-elevated"))
             .and_then(Value::as_str)
             .is_some_and(|v| v == sub);
+        let session_id = claims
+            .get("sid")
+            .and_then(Value::as_str)
+            .and_then(|sid| Uuid::parse_str(sid).ok())
+            .map(RefreshTokenId::from_uuid);
         Ok(AccessClaims {
             user_id: UserId::from_uuid(user_id),
             elevated,
+            session_id,
         })
     }
 }

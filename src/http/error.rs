@@ -28,6 +28,9 @@ pub enum ErrorCode {
     RedirectToNotAllowed,
     InvalidRefreshToken,
     InvalidTicket,
+    UserNotAnonymous,
+    PasswordTooShort,
+    PasswordInHibpDatabase,
     InternalServerError,
     /// Not in Nhost's list: the database is unreachable. A distinct 503 lets load balancers
     /// and clients retry instead of treating the outage as a bug.
@@ -59,6 +62,9 @@ impl ErrorCode {
             ),
             InvalidRefreshToken => (S::UNAUTHORIZED, "Invalid or expired refresh token"),
             InvalidTicket => (S::UNAUTHORIZED, "Invalid ticket"),
+            UserNotAnonymous => (S::BAD_REQUEST, "Logged in user is not anonymous"),
+            PasswordTooShort => (S::BAD_REQUEST, "Password is too short"),
+            PasswordInHibpDatabase => (S::BAD_REQUEST, "Password is in HIBP database"),
             InternalServerError => (S::INTERNAL_SERVER_ERROR, "Internal server error"),
             TooManyRequests => (S::TOO_MANY_REQUESTS, "Too many requests, try again later"),
             ServiceUnavailable => (
@@ -167,6 +173,11 @@ impl From<auth::Error> for ApiError {
             E::RedirectNotAllowed => ErrorCode::RedirectToNotAllowed,
             E::InvalidRefreshToken => ErrorCode::InvalidRefreshToken,
             E::InvalidTicket => ErrorCode::InvalidTicket,
+            E::UserNotAnonymous => ErrorCode::UserNotAnonymous,
+            E::PasswordTooShort => ErrorCode::PasswordTooShort,
+            E::PasswordPwned => ErrorCode::PasswordInHibpDatabase,
+            // Not Nhost's: the breach check could not run; a retry may succeed.
+            E::CheckUnavailable => ErrorCode::ServiceUnavailable,
             // Nhost (HA) answers bearer and elevation failures with 400 before the handler.
             E::Unauthenticated | E::ElevationRequired => ErrorCode::InvalidRequest,
             E::InvalidRequest(_) | E::ChallengeGone | E::Ceremony(_) => ErrorCode::InvalidRequest,
@@ -204,6 +215,9 @@ mod tests {
             RedirectToNotAllowed,
             InvalidRefreshToken,
             InvalidTicket,
+            UserNotAnonymous,
+            PasswordTooShort,
+            PasswordInHibpDatabase,
             InternalServerError,
             ServiceUnavailable,
             TooManyRequests,

@@ -9,6 +9,7 @@ mod graphql;
 mod keys;
 mod meta;
 pub mod metrics;
+mod password;
 mod ratelimit;
 mod redirect;
 mod signin;
@@ -60,18 +61,24 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(meta::healthz).head(meta::healthz_head))
         .route("/readyz", get(meta::readyz))
         .route("/signin/anonymous", post(signin::anonymous))
+        .route("/signin/email-password", post(password::sign_in))
         .route("/signin/webauthn", post(signin::webauthn))
         .route("/signin/webauthn/verify", post(signin::webauthn_verify))
         .route("/signout", post(token::sign_out))
+        .route("/signup/email-password", post(password::sign_up))
         .route("/signup/webauthn", post(signup::webauthn))
         .route("/signup/webauthn/verify", post(signup::webauthn_verify))
         .route("/token", post(token::refresh))
         .route("/token/verify", post(token::verify))
         .route("/user", get(user::get_user))
+        .route("/user/deanonymize", post(password::deanonymize))
+        .route("/user/email/change", post(password::change_email))
         .route(
             "/user/email/send-verification-email",
             post(user::send_verification_email),
         )
+        .route("/user/password", post(password::change))
+        .route("/user/password/reset", post(password::reset))
         .route("/user/webauthn/add", post(user::webauthn_add))
         .route("/user/webauthn/keys", get(keys::list))
         .route(

@@ -62,7 +62,7 @@ pub async fn webauthn_verify(
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OptionsRedirectTo {
-    redirect_to: Option<String>,
+    pub redirect_to: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -38,5 +38,7 @@ pub struct NewUser {
     pub metadata: Option<serde_json::Value>,
     /// `verifyEmail:<uuid>` style ticket and its expiry, stored on the user row as Nhost does.
     pub ticket: Option<(String, Timestamp)>,
+    /// bcrypt hash (`$2b$…`) for e-mail and password users.
+    pub password_hash: Option<String>,
     pub now: Timestamp,
 }

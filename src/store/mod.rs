@@ -222,15 +222,96 @@ pub struct TicketSession {
     pub now: Timestamp,
 }
 
-/// What presenting a ticket to `redeem_verify_email_ticket` did.
+/// What presenting a ticket to `redeem_ticket` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TicketRedemption {
     /// The ticket was taken, the e-mail marked verified and the session stored.
     Redeemed(UserId),
     /// The ticket is valid but its user is disabled: nothing was changed.
     UserDisabled,
+    /// An e-mail change whose new address was taken meanwhile: nothing was changed.
+    EmailTaken,
     /// Unknown, used, expired or of another kind.
     Invalid,
+}
+
+/// What redeeming a ticket does besides clearing it, marking the e-mail verified (the mail
+/// reached the address) and storing the session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TicketEffects {
+    /// Move `new_email` into `email` (an `emailConfirmChange:` ticket).
+    pub swap_email: bool,
+    /// Delete the user's other regular refresh tokens first.
+    pub revoke_sessions: bool,
+}
+
+/// Which of the user's sessions a credential change ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoke {
+    None,
+    /// Every regular refresh token except this one (the caller's own session).
+    AllBut(Option<RefreshTokenId>),
+}
+
+/// An anonymous user becoming a regular one (`POST /user/deanonymize`).
+#[derive(Debug, Clone)]
+pub struct Deanonymize {
+    pub email: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub avatar_url: String,
+    pub locale: String,
+    pub default_role: String,
+    pub roles: Vec<String>,
+    pub metadata: Option<serde_json::Value>,
+    /// A stored `verifyEmail:` ticket and its expiry, when the address must be verified.
+    pub ticket: Option<(String, Timestamp)>,
+    /// Delete the user's refresh tokens (the anonymous sessions).
+    pub revoke_sessions: bool,
+    pub now: Timestamp,
+}
+
+/// Password hashes and e-mail changes, always scoped by the owner's id.
+#[async_trait]
+pub trait PasswordStore: Send + Sync {
+    /// The user's bcrypt hash; `None` for no such user or no password.
+    async fn password_hash_of(&self, user_id: UserId) -> Result<Option<String>, StoreError>;
+    /// Replaces the user's password hash and deletes the sessions `revoke` names, in one
+    /// transaction. False when there is no such user.
+    async fn set_password(
+        &self,
+        user_id: UserId,
+        password_hash: &str,
+        revoke: Revoke,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// In one transaction: takes the unexpired `passwordReset:` ticket `ticket_hash` of an
+    /// enabled user, sets the password hash and deletes all the user's regular refresh
+    /// tokens. `None`: no such ticket. Single use across replicas.
+    async fn reset_password_with_ticket(
+        &self,
+        ticket_hash: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError>;
+    /// Stores `new_email` and its `emailConfirmChange:` ticket on the user (replacing any
+    /// other ticket). False when there is no such user.
+    async fn set_new_email(
+        &self,
+        user_id: UserId,
+        new_email: &str,
+        ticket_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Turns the anonymous user `user_id` into a regular one with an e-mail and password,
+    /// replacing its roles, in one transaction. `Conflict(Email)`: the address is taken and
+    /// nothing changed; `New(false)`: no such anonymous user.
+    async fn deanonymize(
+        &self,
+        user_id: UserId,
+        d: &Deanonymize,
+    ) -> Result<Inserted<bool>, StoreError>;
 }
 
 /// E-mail tickets, one slot per user in `users.ticket` (shared by every kind, as Nhost).
@@ -247,12 +328,13 @@ pub trait TicketStore: Send + Sync {
         now: Timestamp,
     ) -> Result<bool, StoreError>;
     /// In one transaction: clears the ticket `ticket_hash` if it is unexpired at
-    /// `session.now` and its user is enabled, marks that user's e-mail verified and stores
-    /// `session` for them. For a given ticket at most one caller ever gets `Redeemed`, across
-    /// replicas.
-    async fn redeem_verify_email_ticket(
+    /// `session.now` and its user is enabled, marks that user's e-mail verified, applies
+    /// `effects` and stores `session` for them. For a given ticket at most one caller ever
+    /// gets `Redeemed`, across replicas.
+    async fn redeem_ticket(
         &self,
         ticket_hash: &str,
+        effects: TicketEffects,
         session: &TicketSession,
     ) -> Result<TicketRedemption, StoreError>;
 }
@@ -286,11 +368,18 @@ pub trait ServerStore: Send + Sync {
 }
 
 pub trait Store:
-    UserStore + KeyStore + ChallengeStore + SessionStore + TicketStore + ServerStore
+    UserStore + KeyStore + ChallengeStore + SessionStore + TicketStore + PasswordStore + ServerStore
 {
 }
-impl<T: UserStore + KeyStore + ChallengeStore + SessionStore + TicketStore + ServerStore> Store
-    for T
+impl<
+    T: UserStore
+        + KeyStore
+        + ChallengeStore
+        + SessionStore
+        + TicketStore
+        + PasswordStore
+        + ServerStore,
+> Store for T
 {
 }
 

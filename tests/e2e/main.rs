@@ -15,6 +15,7 @@ mod graphql;
 mod keys;
 mod migrations;
 mod operability;
+mod password;
 mod ratelimit;
 mod sessions;
 mod transport;

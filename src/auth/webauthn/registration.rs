@@ -154,6 +154,7 @@ impl Auth {
             ticket: ticket
                 .as_ref()
                 .map(|(_, stored, expires)| (stored.clone(), *expires)),
+            password_hash: None,
             now,
         };
         let pending = (!needs_verification).then(|| self.pending_session(&rt, user_id, now));

@@ -2,6 +2,7 @@
 
 mod challenges;
 mod keys;
+mod passwords;
 mod server;
 mod sessions;
 mod tickets;

@@ -65,8 +65,8 @@ impl From<UserRow> for User {
 const INSERT_USER: &str = "
     INSERT INTO auth.users (id, created_at, updated_at, last_seen, disabled, display_name,
                             avatar_url, locale, email, email_verified, default_role,
-                            is_anonymous, metadata, ticket, ticket_expires_at)
-    VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14, now()))";
+                            is_anonymous, metadata, ticket, ticket_expires_at, password_hash)
+    VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14, now()), $15)";
 const INSERT_ROLE: &str =
     "INSERT INTO auth.user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 const ENSURE_ROLE: &str = "INSERT INTO auth.roles (role) VALUES ($1) ON CONFLICT DO NOTHING";
@@ -118,6 +118,7 @@ impl UserStore for PgStore {
             .bind(user.metadata.as_ref().map(Json))
             .bind(ticket)
             .bind(ticket_expires_at)
+            .bind(&user.password_hash)
             .execute(&mut *tx)
             .await;
         if let Err(err) = inserted {

@@ -71,8 +71,8 @@ impl TryFrom<UserRow> for User {
 const INSERT_USER: &str = "
     INSERT INTO users (id, created_at, updated_at, last_seen, disabled, display_name, avatar_url,
                        locale, email, email_verified, default_role, is_anonymous, metadata,
-                       ticket, ticket_expires_at)
-    VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14, $2))";
+                       ticket, ticket_expires_at, password_hash)
+    VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14, $2), $15)";
 const INSERT_ROLE: &str = "
     INSERT INTO user_roles (id, created_at, user_id, role) VALUES ($1, $2, $3, $4)
     ON CONFLICT DO NOTHING";
@@ -127,6 +127,7 @@ impl UserStore for SqliteStore {
             .bind(metadata)
             .bind(ticket)
             .bind(ticket_expires_at)
+            .bind(&user.password_hash)
             .execute(&mut *tx)
             .await;
         match inserted {
