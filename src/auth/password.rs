@@ -7,8 +7,8 @@ use tracing::{Span, debug, instrument};
 use super::error::{Error, Result};
 use super::sessions::SessionKind;
 use super::signup::{
-    SignUpOptions, email_allowed, email_valid, gravatar_url, redirect_allowed, validate_options,
-    verification_ticket,
+    SignUpOptions, ValidSignUp, checked_redirect, email_allowed, email_valid, gravatar_url,
+    validate_options, verification_ticket,
 };
 use super::tickets::{TicketKind, TicketMail, new_ticket, stored_ticket};
 use super::{AccessClaims, Auth, Runtime, Session, check_user, hibp};
@@ -75,6 +75,30 @@ impl Auth {
         Ok(())
     }
 
+    /// The checks a new e-mail-and-password account passes (sign-up and deanonymize alike),
+    /// then the password's hash.
+    async fn new_password_account(
+        &self,
+        rt: &Runtime,
+        email: &str,
+        password: Secret,
+        options: &SignUpOptions,
+    ) -> Result<(ValidSignUp, String)> {
+        if !email_valid(email) {
+            return Err(Error::InvalidRequest("email"));
+        }
+        self.check_new_password(rt, &password).await?;
+        let signup = validate_options(&rt.config, email, options)?;
+        if !email_allowed(&rt.config, email) {
+            return Err(Error::BadCredentials);
+        }
+        if self.store.find_user_by_email(email).await?.is_some() {
+            return Err(Error::EmailTaken);
+        }
+        let password_hash = hash_password(rt.config.password.bcrypt_cost, password).await?;
+        Ok((signup, password_hash))
+    }
+
     pub(crate) async fn record_credential_change(
         &self,
         event: &'static str,
@@ -105,18 +129,9 @@ impl Auth {
         if rt.config.disable_signup {
             return Err(Error::SignupDisabled);
         }
-        if !email_valid(email) {
-            return Err(Error::InvalidRequest("email"));
-        }
-        self.check_new_password(&rt, &password).await?;
-        let signup = validate_options(&rt.config, email, &options)?;
-        if !email_allowed(&rt.config, email) {
-            return Err(Error::BadCredentials);
-        }
-        if self.store.find_user_by_email(email).await?.is_some() {
-            return Err(Error::EmailTaken);
-        }
-        let password_hash = hash_password(rt.config.password.bcrypt_cost, password).await?;
+        let (signup, password_hash) = self
+            .new_password_account(&rt, email, password, &options)
+            .await?;
         let now = self.now();
         let needs_verification =
             rt.config.email_verification_required || rt.config.disable_new_users;
@@ -271,7 +286,6 @@ impl Auth {
         email: &str,
         redirect_to: Option<String>,
     ) -> Result<()> {
-        // TODO #9: rate-limit mail-sending endpoints (per client and per address).
         let rt = self.runtime();
         if !email_valid(email) {
             return Err(Error::InvalidRequest("email"));
@@ -284,31 +298,9 @@ impl Auth {
                 return Ok(());
             }
         };
-        let Some(address) = user.email.as_deref() else {
-            return Ok(());
-        };
-        let now = self.now();
-        let (clear, stored, expires_at) =
-            new_ticket(TicketKind::PasswordReset, chrono::Duration::hours(1), now);
-        if !self
-            .store
-            .set_ticket(user.id, &stored, expires_at, now)
-            .await?
-        {
-            return Ok(());
-        }
-        let mail = TicketMail {
-            template: Template::PasswordReset,
-            link_type: "passwordReset",
-            user_id: user.id,
-            to: address,
-            display_name: &user.display_name,
-            locale: &user.locale,
-            redirect_to: &redirect_to,
-            new_email: None,
-        };
-        self.mail_ticket(&rt, mail, clear).await;
-        Ok(())
+        let ttl = chrono::Duration::hours(1);
+        self.mail_new_ticket(&rt, &user, TicketKind::PasswordReset, ttl, &redirect_to)
+            .await
     }
 
     /// `POST /user/email/change`: stores the new address and mails an `emailConfirmChange:`
@@ -381,18 +373,9 @@ impl Auth {
             return Err(Error::EndpointDisabled);
         }
         let password = password.ok_or(Error::InvalidRequest("password"))?;
-        if !email_valid(email) {
-            return Err(Error::InvalidRequest("email"));
-        }
-        self.check_new_password(&rt, &password).await?;
-        let signup = validate_options(&rt.config, email, &options)?;
-        if !email_allowed(&rt.config, email) {
-            return Err(Error::BadCredentials);
-        }
-        if self.store.find_user_by_email(email).await?.is_some() {
-            return Err(Error::EmailTaken);
-        }
-        let password_hash = hash_password(rt.config.password.bcrypt_cost, password).await?;
+        let (signup, password_hash) = self
+            .new_password_account(&rt, email, password, &options)
+            .await?;
         let now = self.now();
         let needs_verification = rt.config.email_verification_required;
         let ticket = needs_verification.then(|| verification_ticket(now));
@@ -423,14 +406,5 @@ impl Auth {
                 .await?;
         }
         Ok(())
-    }
-}
-
-/// `redirectTo` checked against the allow-list; the client URL when absent.
-fn checked_redirect(rt: &Runtime, redirect_to: Option<String>) -> Result<String> {
-    match redirect_to {
-        Some(r) if redirect_allowed(&rt.config, &r) => Ok(r),
-        Some(_) => Err(Error::RedirectNotAllowed),
-        None => Ok(rt.config.client_url.to_string()),
     }
 }

@@ -144,6 +144,15 @@ pub fn redirect_allowed(config: &Config, redirect_to: &str) -> bool {
         })
 }
 
+/// `redirectTo` checked against the allow-list; the client URL when absent.
+pub(crate) fn checked_redirect(rt: &Runtime, redirect_to: Option<String>) -> Result<String> {
+    match redirect_to {
+        Some(r) if redirect_allowed(&rt.config, &r) => Ok(r),
+        Some(_) => Err(Error::RedirectNotAllowed),
+        None => Ok(rt.config.client_url.to_string()),
+    }
+}
+
 /// scheme://host:port/path without query, fragment or trailing slash; the default port
 /// written out or left out as asked.
 fn normalise(url: &Url, default_port: bool) -> String {
@@ -226,10 +235,11 @@ pub fn gravatar_url(config: &Config, email: &str) -> String {
 
 /// A `verifyEmail:` ticket: the clear value goes into the mail, only its hash is stored.
 pub(crate) fn verification_ticket(now: Timestamp) -> (Secret, String, Timestamp) {
-    let clear = format!("verifyEmail:{}", uuid::Uuid::new_v4());
-    let stored = super::tokens::hash_refresh_token(&clear);
-    let stored = format!("verifyEmail:{}", stored.trim_start_matches("\\x"));
-    (Secret::new(clear), stored, now + chrono::Duration::days(30))
+    super::tickets::new_ticket(
+        super::tickets::TicketKind::VerifyEmail,
+        chrono::Duration::days(30),
+        now,
+    )
 }
 
 impl Auth {

@@ -6,7 +6,7 @@ use url::Url;
 
 use super::error::{Error, Result};
 use super::sessions::SessionKind;
-use super::signup::{email_valid, redirect_allowed, verification_ticket};
+use super::signup::{checked_redirect, email_valid, redirect_allowed};
 use super::tokens::hash_refresh_token;
 use super::{Auth, Runtime, Session};
 use crate::mail::{Email, Template};
@@ -110,6 +110,46 @@ impl Auth {
     /// Mails a link to `GET /verify` carrying `ticket`. A mail that cannot be handed over is
     /// logged, not returned: the ticket is stored already, the user can ask again, and the
     /// answer to the request must not depend on the mail server.
+    /// Stores a new ticket of `kind` for `user` (replacing any other) and mails its link.
+    /// Sends nothing when the user has no address or is gone.
+    pub(crate) async fn mail_new_ticket(
+        &self,
+        rt: &Runtime,
+        user: &crate::model::User,
+        kind: TicketKind,
+        ttl: chrono::Duration,
+        redirect_to: &str,
+    ) -> Result<()> {
+        let Some(address) = user.email.as_deref() else {
+            return Ok(());
+        };
+        let (template, link_type) = match kind {
+            TicketKind::PasswordReset => (Template::PasswordReset, "passwordReset"),
+            _ => (Template::EmailVerify, "emailVerify"),
+        };
+        let now = self.now();
+        let (clear, stored, expires_at) = new_ticket(kind, ttl, now);
+        if !self
+            .store
+            .set_ticket(user.id, &stored, expires_at, now)
+            .await?
+        {
+            return Ok(());
+        }
+        let mail = TicketMail {
+            template,
+            link_type,
+            user_id: user.id,
+            to: address,
+            display_name: &user.display_name,
+            locale: &user.locale,
+            redirect_to,
+            new_email: None,
+        };
+        self.mail_ticket(rt, mail, clear).await;
+        Ok(())
+    }
+
     pub(crate) async fn mail_ticket(&self, rt: &Runtime, mail: TicketMail<'_>, ticket: Secret) {
         let mut link = rt.config.server_url.clone();
         let path = format!("{}/verify", link.path().trim_end_matches('/'));
@@ -147,16 +187,11 @@ impl Auth {
         email: &str,
         redirect_to: Option<String>,
     ) -> Result<()> {
-        // TODO #9: rate-limit mail-sending endpoints (per client and per address).
         let rt = self.runtime();
         if !email_valid(email) {
             return Err(Error::InvalidRequest("email"));
         }
-        let redirect_to = match redirect_to {
-            Some(r) if redirect_allowed(&rt.config, &r) => r,
-            Some(_) => return Err(Error::RedirectNotAllowed),
-            None => rt.config.client_url.to_string(),
-        };
+        let redirect_to = checked_redirect(&rt, redirect_to)?;
         // Nhost: answers 401 for unknown and disabled addresses and 400 for verified ones,
         // which tells anyone who has an account; here all of them get the same answer.
         let user = match self.store.find_user_by_email(email).await? {
@@ -166,30 +201,9 @@ impl Auth {
                 return Ok(());
             }
         };
-        let Some(address) = user.email.as_deref() else {
-            return Ok(());
-        };
-        let now = self.now();
-        let (clear, stored, expires_at) = verification_ticket(now);
-        if !self
-            .store
-            .set_ticket(user.id, &stored, expires_at, now)
-            .await?
-        {
-            return Ok(());
-        }
-        let mail = TicketMail {
-            template: Template::EmailVerify,
-            link_type: "emailVerify",
-            user_id: user.id,
-            to: address,
-            display_name: &user.display_name,
-            locale: &user.locale,
-            redirect_to: &redirect_to,
-            new_email: None,
-        };
-        self.mail_ticket(&rt, mail, clear).await;
-        Ok(())
+        let ttl = chrono::Duration::days(30);
+        self.mail_new_ticket(&rt, &user, TicketKind::VerifyEmail, ttl, &redirect_to)
+            .await
     }
 
     /// `GET /verify`: checks `redirect_to` (unparsable: no redirect; not allowed: redirect to
@@ -286,6 +300,7 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::signup::verification_ticket;
 
     #[test]
     fn stored_form_matches_what_sign_up_stores() {
