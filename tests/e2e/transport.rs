@@ -185,7 +185,22 @@ async fn cors_echoes_the_origin_and_answers_preflight(app: TestApp) {
         res.headers()["access-control-allow-origin"],
         "https://app.example.test"
     );
-    assert!(res.headers().get("x-request-id").is_some());
+    assert!(
+        res.headers().get("x-request-id").is_some(),
+        "generated when absent"
+    );
+    let res = app
+        .client
+        .get(format!("{}/version", app.base))
+        .header("x-request-id", "trace-4711")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["x-request-id"],
+        "trace-4711",
+        "honoured and echoed"
+    );
 }
 both_backends!(cors_echoes_the_origin_and_answers_preflight);
 
