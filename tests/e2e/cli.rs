@@ -120,3 +120,110 @@ fn sigterm_lets_the_request_in_flight_finish() {
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Stops a spawned server when the test ends, however it ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_until_ready(base: &str) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(res) = client.get(format!("{base}/readyz")).send().await
+            && res.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{base} did not become ready");
+}
+
+/// Two `latchkey` processes on one PostgreSQL database (migrating it at the same time):
+/// ceremonies begun on one finish on the other, and a replayed assertion sent to both at
+/// once is accepted by at most one.
+#[sqlx::test(migrations = false)]
+async fn two_processes_share_ceremonies_and_refuse_replays(pool: sqlx::PgPool) {
+    use crate::support::{ORIGIN, SoftAuthenticator};
+    use serde_json::json;
+
+    let database = pool.connect_options().get_database().unwrap().to_owned();
+    let mut url = url::Url::parse(&std::env::var("DATABASE_URL").unwrap()).unwrap();
+    url.set_path(&database);
+    let start = || {
+        let port = free_port();
+        let child = latchkey()
+            .arg("serve")
+            .env("AUTH_PORT", port.to_string())
+            .env("LATCHKEY_DATABASE_URL", url.as_str())
+            .env("AUTH_WEBAUTHN_ENABLED", "true")
+            .env("AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED", "false")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        (Server(child), format!("http://127.0.0.1:{port}"))
+    };
+    let (_a, a) = start();
+    let (_b, b) = start();
+    wait_until_ready(&a).await;
+    wait_until_ready(&b).await;
+    let client = reqwest::Client::new();
+    let post = |base: &str, path: &str, body: serde_json::Value| {
+        client.post(format!("{base}{path}")).json(&body).send()
+    };
+
+    let mut authenticator = SoftAuthenticator::new(ORIGIN);
+    let options: serde_json::Value = post(
+        &a,
+        "/signup/webauthn",
+        json!({ "email": "two@example.test" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let credential = authenticator.register(&options).await;
+    let signup = post(
+        &b,
+        "/signup/webauthn/verify",
+        json!({ "credential": credential }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signup.status(), 200);
+
+    let options: serde_json::Value = post(
+        &b,
+        "/signin/webauthn",
+        json!({ "email": "two@example.test" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let assertion = authenticator.assert(&options).await;
+    let body = json!({ "credential": assertion });
+    let (on_a, on_b) = tokio::join!(
+        post(&a, "/signin/webauthn/verify", body.clone()),
+        post(&b, "/signin/webauthn/verify", body.clone())
+    );
+    let statuses = [
+        on_a.unwrap().status().as_u16(),
+        on_b.unwrap().status().as_u16(),
+    ];
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(statuses.iter().all(|s| *s < 500), "{statuses:?}");
+}
