@@ -290,7 +290,7 @@ impl Auth {
         if !email_valid(email) {
             return Err(Error::InvalidRequest("email"));
         }
-        let redirect_to = checked_redirect(&rt, redirect_to)?;
+        let redirect_to = checked_redirect(&rt.config, redirect_to)?;
         let user = match self.store.find_user_by_email(email).await? {
             Some(u) if !u.disabled && !u.is_anonymous && email_allowed(&rt.config, email) => u,
             _ => {
@@ -318,7 +318,7 @@ impl Auth {
         if !email_valid(new_email) {
             return Err(Error::InvalidRequest("newEmail"));
         }
-        let redirect_to = checked_redirect(&rt, redirect_to)?;
+        let redirect_to = checked_redirect(&rt.config, redirect_to)?;
         if !email_allowed(&rt.config, new_email) {
             return Err(Error::BadCredentials);
         }

@@ -94,11 +94,7 @@ pub fn validate_options(config: &Config, email: &str, o: &SignUpOptions) -> Resu
     {
         return Err(Error::InvalidRequest("metadata must be an object"));
     }
-    let redirect_to = match &o.redirect_to {
-        Some(r) if redirect_allowed(config, r) => r.clone(),
-        Some(_) => return Err(Error::RedirectNotAllowed),
-        None => config.client_url.to_string(),
-    };
+    let redirect_to = checked_redirect(config, o.redirect_to.clone())?;
     Ok(ValidSignUp {
         allowed_roles,
         default_role,
@@ -145,11 +141,11 @@ pub fn redirect_allowed(config: &Config, redirect_to: &str) -> bool {
 }
 
 /// `redirectTo` checked against the allow-list; the client URL when absent.
-pub(crate) fn checked_redirect(rt: &Runtime, redirect_to: Option<String>) -> Result<String> {
+pub(crate) fn checked_redirect(config: &Config, redirect_to: Option<String>) -> Result<String> {
     match redirect_to {
-        Some(r) if redirect_allowed(&rt.config, &r) => Ok(r),
+        Some(r) if redirect_allowed(config, &r) => Ok(r),
         Some(_) => Err(Error::RedirectNotAllowed),
-        None => Ok(rt.config.client_url.to_string()),
+        None => Ok(config.client_url.to_string()),
     }
 }
 

@@ -191,7 +191,7 @@ impl Auth {
         if !email_valid(email) {
             return Err(Error::InvalidRequest("email"));
         }
-        let redirect_to = checked_redirect(&rt, redirect_to)?;
+        let redirect_to = checked_redirect(&rt.config, redirect_to)?;
         // Nhost: answers 401 for unknown and disabled addresses and 400 for verified ones,
         // which tells anyone who has an account; here all of them get the same answer.
         let user = match self.store.find_user_by_email(email).await? {
