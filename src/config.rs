@@ -20,7 +20,7 @@ pub use password::PasswordConfig;
 use ratelimit::rate_limit_settings;
 pub use ratelimit::{Limit, RateLimitConfig};
 use webauthn::webauthn_settings;
-pub use webauthn::{UserVerification, WebauthnConfig};
+pub use webauthn::{Attestation, AttestationPolicy, UserVerification, WebauthnConfig};
 
 /// Where sessions live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -414,6 +414,10 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_WEBAUTHN_RP_ORIGINS",
     "AUTH_WEBAUTHN_ATTESTATION_TIMEOUT",
     "AUTH_WEBAUTHN_USER_VERIFICATION",
+    "AUTH_WEBAUTHN_ATTESTATION",
+    "AUTH_WEBAUTHN_ALLOWED_AAGUIDS",
+    "LATCHKEY_WEBAUTHN_ATTESTATION_CA_FILE",
+    "LATCHKEY_WEBAUTHN_MDS_FILE",
     "AUTH_DEBUG",
     "AUTH_LOG_FORMAT_TEXT",
     "LATCHKEY_METRICS_ADDR",

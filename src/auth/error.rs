@@ -60,6 +60,14 @@ pub enum Error {
     /// webauthn-rs rejected the credential.
     #[error("webauthn ceremony failed")]
     Ceremony(#[source] webauthn_rs_core::error::WebauthnError),
+    /// `AUTH_WEBAUTHN_ALLOWED_AAGUIDS` is set and the new key's attestation does not prove an
+    /// allowed model (no statement, an untrusted chain, or another AAGUID).
+    #[error("authenticator model not allowed")]
+    AttestationRefused,
+    /// A sign-in presented a credential id that no user has (deleted, or never registered
+    /// here). The id (base64url) goes back to the page for `signalUnknownCredential`.
+    #[error("unknown credential")]
+    UnknownCredential { credential_id: String },
     /// The authenticator's signature counter did not increase: possibly a cloned key.
     #[error("signature counter regressed")]
     CounterRegressed,

@@ -39,6 +39,8 @@ pub struct Runtime {
     pub config: Config,
     pub tokens: TokenKeys,
     pub webauthn: webauthn_rs_core::WebauthnCore,
+    /// Trust anchors for `AUTH_WEBAUTHN_ALLOWED_AAGUIDS`; `None` admits every authenticator.
+    pub attestation: Option<webauthn::AttestationTrust>,
     /// Built from the SMTP settings, so `/change-env` can point at another mail server.
     pub mailer: Arc<dyn Mailer>,
     /// A bcrypt hash at the configured cost that no password matches in practice: unknown
@@ -192,6 +194,12 @@ fn build_runtime(
 ) -> std::result::Result<Runtime, String> {
     let tokens = TokenKeys::new(&config, dev_key)?;
     let webauthn = webauthn::relying_party(&config.webauthn)?;
+    let attestation = config
+        .webauthn
+        .attestation_policy
+        .as_ref()
+        .map(webauthn::AttestationTrust::load)
+        .transpose()?;
     let mailer = match mailer {
         Some(mailer) => Arc::clone(mailer),
         None => crate::mail::from_config(&config)?,
@@ -202,6 +210,7 @@ fn build_runtime(
         config,
         tokens,
         webauthn,
+        attestation,
         mailer,
         dummy_password_hash,
     })

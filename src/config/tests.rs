@@ -124,3 +124,61 @@ fn readme_documents_every_variable() {
         );
     }
 }
+
+#[test]
+fn attestation_policy_needs_anchors_and_an_attestation() {
+    let c = config(&[]).unwrap();
+    assert_eq!(c.webauthn.attestation, Attestation::None);
+    assert!(c.webauthn.attestation_policy.is_none());
+
+    let aaguid = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+    let c = config(&[
+        ("AUTH_WEBAUTHN_ALLOWED_AAGUIDS", aaguid),
+        (
+            "LATCHKEY_WEBAUTHN_ATTESTATION_CA_FILE",
+            "/etc/latchkey/cas.pem",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.webauthn.attestation,
+        Attestation::Direct,
+        "needed to verify"
+    );
+    let policy = c.webauthn.attestation_policy.unwrap();
+    assert_eq!(policy.allowed_aaguids.len(), 1);
+    assert_eq!(policy.ca_file.as_deref(), Some("/etc/latchkey/cas.pem"));
+
+    for (vars, expected) in [
+        (
+            vec![("AUTH_WEBAUTHN_ALLOWED_AAGUIDS", aaguid)],
+            "needs trust anchors",
+        ),
+        (
+            vec![
+                ("AUTH_WEBAUTHN_ALLOWED_AAGUIDS", "yubikey"),
+                ("LATCHKEY_WEBAUTHN_MDS_FILE", "/tmp/mds.jwt"),
+            ],
+            "is not an AAGUID",
+        ),
+        (
+            vec![
+                ("AUTH_WEBAUTHN_ALLOWED_AAGUIDS", aaguid),
+                ("LATCHKEY_WEBAUTHN_MDS_FILE", "/tmp/mds.jwt"),
+                ("AUTH_WEBAUTHN_ATTESTATION", "none"),
+            ],
+            "none cannot verify",
+        ),
+        (
+            vec![("LATCHKEY_WEBAUTHN_MDS_FILE", "/tmp/mds.jwt")],
+            "only used with AUTH_WEBAUTHN_ALLOWED_AAGUIDS",
+        ),
+        (
+            vec![("AUTH_WEBAUTHN_ATTESTATION", "enterprise")],
+            "expected none, indirect or direct",
+        ),
+    ] {
+        let err = config(&vars).unwrap_err().to_string();
+        assert!(err.contains(expected), "{vars:?}: {err}");
+    }
+}

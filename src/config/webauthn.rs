@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use url::Url;
+use uuid::Uuid;
 
 use super::Vars;
 
@@ -14,6 +15,25 @@ pub enum UserVerification {
     Discouraged,
 }
 
+/// `AUTH_WEBAUTHN_ATTESTATION`: the attestation conveyance asked of authenticators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attestation {
+    None,
+    Indirect,
+    Direct,
+}
+
+/// Which authenticator models may register: set by `AUTH_WEBAUTHN_ALLOWED_AAGUIDS`, and
+/// verified against trust anchors from a PEM file and/or a FIDO MDS3 blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestationPolicy {
+    pub allowed_aaguids: Vec<Uuid>,
+    /// PEM bundle of attestation root certificates (`LATCHKEY_WEBAUTHN_ATTESTATION_CA_FILE`).
+    pub ca_file: Option<String>,
+    /// FIDO Metadata Service v3 blob, a signed JWT (`LATCHKEY_WEBAUTHN_MDS_FILE`).
+    pub mds_file: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct WebauthnConfig {
     pub enabled: bool,
@@ -23,6 +43,10 @@ pub struct WebauthnConfig {
     pub rp_origins: Vec<Url>,
     pub timeout: Duration,
     pub user_verification: UserVerification,
+    pub attestation: Attestation,
+    /// `None`: any authenticator may register (attestation statements are still checked for
+    /// internal consistency by webauthn-rs).
+    pub attestation_policy: Option<AttestationPolicy>,
 }
 
 pub(super) fn webauthn_settings(v: &mut Vars, client_url: &Url) -> WebauthnConfig {
@@ -66,6 +90,26 @@ pub(super) fn webauthn_settings(v: &mut Vars, client_url: &Url) -> WebauthnConfi
             UserVerification::Required,
         ),
     };
+    let attestation_policy = attestation_policy(v);
+    let attestation = match v.get("AUTH_WEBAUTHN_ATTESTATION") {
+        // Verifying a model needs its attestation statement.
+        None if attestation_policy.is_some() => Attestation::Direct,
+        None | Some("none") => Attestation::None,
+        Some("indirect") => Attestation::Indirect,
+        Some("direct") => Attestation::Direct,
+        Some(_) => v.bad(
+            "AUTH_WEBAUTHN_ATTESTATION",
+            "expected none, indirect or direct",
+            Attestation::None,
+        ),
+    };
+    if attestation == Attestation::None && attestation_policy.is_some() {
+        v.errors.push(
+            "AUTH_WEBAUTHN_ATTESTATION: none cannot verify AUTH_WEBAUTHN_ALLOWED_AAGUIDS; \
+             use direct (the default when an allow-list is set)"
+                .into(),
+        );
+    }
     WebauthnConfig {
         enabled: v.bool("AUTH_WEBAUTHN_ENABLED", false),
         rp_id,
@@ -73,5 +117,47 @@ pub(super) fn webauthn_settings(v: &mut Vars, client_url: &Url) -> WebauthnConfi
         rp_origins,
         timeout: Duration::from_millis(timeout_ms),
         user_verification,
+        attestation,
+        attestation_policy,
     }
+}
+
+/// The allow-list and its trust anchors. The files are read when the relying party is
+/// built, so a bad file stops start-up with its own message.
+fn attestation_policy(v: &mut Vars) -> Option<AttestationPolicy> {
+    let ca_file = v
+        .get("LATCHKEY_WEBAUTHN_ATTESTATION_CA_FILE")
+        .map(str::to_owned);
+    let mds_file = v.get("LATCHKEY_WEBAUTHN_MDS_FILE").map(str::to_owned);
+    let mut allowed_aaguids = Vec::new();
+    for text in v.list("AUTH_WEBAUTHN_ALLOWED_AAGUIDS") {
+        match Uuid::parse_str(&text) {
+            Ok(aaguid) => allowed_aaguids.push(aaguid),
+            Err(_) => v.errors.push(format!(
+                "AUTH_WEBAUTHN_ALLOWED_AAGUIDS: {text:?} is not an AAGUID (a UUID)"
+            )),
+        }
+    }
+    if allowed_aaguids.is_empty() {
+        if ca_file.is_some() || mds_file.is_some() {
+            v.errors.push(
+                "LATCHKEY_WEBAUTHN_ATTESTATION_CA_FILE/LATCHKEY_WEBAUTHN_MDS_FILE: \
+                 only used with AUTH_WEBAUTHN_ALLOWED_AAGUIDS"
+                    .into(),
+            );
+        }
+        return None;
+    }
+    if ca_file.is_none() && mds_file.is_none() {
+        v.errors.push(
+            "AUTH_WEBAUTHN_ALLOWED_AAGUIDS: needs trust anchors to verify attestation; \
+             set LATCHKEY_WEBAUTHN_ATTESTATION_CA_FILE and/or LATCHKEY_WEBAUTHN_MDS_FILE"
+                .into(),
+        );
+    }
+    Some(AttestationPolicy {
+        allowed_aaguids,
+        ca_file,
+        mds_file,
+    })
 }

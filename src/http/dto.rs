@@ -274,3 +274,47 @@ impl TryFrom<CredentialAssertionResponse> for PublicKeyCredential {
         })
     }
 }
+
+/// `GET /user/webauthn/signals`: each member is the argument of the Signal API call of the
+/// same name, e.g. `PublicKeyCredential.signalAllAcceptedCredentials(body.allAcceptedCredentials)`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeySignals {
+    pub all_accepted_credentials: AllAcceptedCredentials,
+    pub current_user_details: CurrentUserDetails,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllAcceptedCredentials {
+    pub rp_id: String,
+    pub user_id: String,
+    pub all_accepted_credential_ids: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrentUserDetails {
+    pub rp_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub display_name: String,
+}
+
+impl KeySignals {
+    pub fn from_domain(s: crate::auth::webauthn::KeySignals) -> Self {
+        KeySignals {
+            all_accepted_credentials: AllAcceptedCredentials {
+                rp_id: s.rp_id.clone(),
+                user_id: s.user_id.clone(),
+                all_accepted_credential_ids: s.credential_ids,
+            },
+            current_user_details: CurrentUserDetails {
+                rp_id: s.rp_id,
+                user_id: s.user_id,
+                name: s.name,
+                display_name: s.display_name,
+            },
+        }
+    }
+}

@@ -117,14 +117,29 @@ pub struct ErrorBody {
     pub status: u16,
     pub message: &'static str,
     pub error: ErrorCode,
+    /// WebAuthn Signal API: a credential this server does not know, so the page can call
+    /// `PublicKeyCredential.signalUnknownCredential({rpId, credentialId})`.
+    #[serde(rename = "credentialId", skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
 }
 
 pub fn error_response(code: ErrorCode) -> Response {
-    let (status, message) = code.status_and_message();
+    let (_, message) = code.status_and_message();
+    error_body_response(code, message, None)
+}
+
+/// `error_response` with a more precise message than the code's, and Latchkey's extras.
+fn error_body_response(
+    code: ErrorCode,
+    message: &'static str,
+    credential_id: Option<String>,
+) -> Response {
+    let (status, _) = code.status_and_message();
     let body = ErrorBody {
         status: status.as_u16(),
         message,
         error: code,
+        credential_id,
     };
     let mut response = (status, Json(body)).into_response();
     if code == ErrorCode::ServiceUnavailable {
@@ -139,7 +154,18 @@ pub fn error_response(code: ErrorCode) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = error_response(self.code);
+        let (_, mut message) = self.code.status_and_message();
+        let mut credential_id = None;
+        match &self.cause {
+            Some(auth::Error::AttestationRefused) => {
+                message = "This authenticator model is not allowed by this server";
+            }
+            Some(auth::Error::UnknownCredential { credential_id: id }) => {
+                credential_id = Some(id.clone());
+            }
+            _ => {}
+        }
+        let mut response = error_body_response(self.code, message, credential_id);
         if let Some(auth::Error::RateLimited { retry_after }) = &self.cause {
             let seconds = retry_after.as_secs().max(1).to_string();
             if let Ok(value) = axum::http::HeaderValue::from_str(&seconds) {
@@ -161,7 +187,10 @@ impl From<auth::Error> for ApiError {
     fn from(err: auth::Error) -> Self {
         use auth::Error as E;
         let code = match &err {
-            E::BadCredentials | E::CounterRegressed => ErrorCode::InvalidEmailPassword,
+            E::BadCredentials | E::CounterRegressed | E::UnknownCredential { .. } => {
+                ErrorCode::InvalidEmailPassword
+            }
+            E::AttestationRefused => ErrorCode::InvalidRequest,
             E::EndpointDisabled => ErrorCode::DisabledEndpoint,
             E::SignupDisabled => ErrorCode::SignupDisabled,
             E::UserDisabled => ErrorCode::DisabledUser,

@@ -1,4 +1,5 @@
-//! GET /user/webauthn/keys, PATCH and DELETE /user/webauthn/keys/{id}: the bearer's keys.
+//! GET /user/webauthn/keys, PATCH and DELETE /user/webauthn/keys/{id}: the bearer's keys;
+//! GET /user/webauthn/signals: what the page tells its authenticators about them.
 
 use axum::Json as AxumJson;
 use axum::extract::State;
@@ -6,10 +7,19 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
-use super::dto::SecurityKey;
+use super::dto::{KeySignals, SecurityKey};
 use super::error::ApiError;
 use super::extract::{Bearer, Json, Path, Query};
 use crate::model::SecurityKeyId;
+
+/// GET /user/webauthn/signals: the arguments for the WebAuthn Signal API, ready to pass.
+pub async fn signals(
+    State(app): State<AppState>,
+    Bearer(claims): Bearer,
+) -> Result<AxumJson<KeySignals>, ApiError> {
+    let signals = app.auth.key_signals(&claims).await?;
+    Ok(AxumJson(KeySignals::from_domain(signals)))
+}
 
 /// GET /user/webauthn/keys: the bearer's keys, oldest first.
 pub async fn list(

@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
             "/user/webauthn/keys/{id}",
             patch(keys::rename).delete(keys::delete),
         )
+        .route("/user/webauthn/signals", get(keys::signals))
         .route("/user/webauthn/verify", post(user::webauthn_verify))
         .route("/verify", get(verify::verify))
         .route("/version", get(meta::version));

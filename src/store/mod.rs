@@ -142,6 +142,9 @@ pub trait KeyStore: Send + Sync {
     /// All keys of the user, oldest first.
     async fn keys_of(&self, user_id: UserId) -> Result<Vec<SecurityKey>, StoreError>;
     async fn count_keys(&self, user_id: UserId) -> Result<u64, StoreError>;
+    /// Whether any user has a key with this credential id.
+    async fn credential_registered(&self, credential_id: &CredentialId)
+    -> Result<bool, StoreError>;
     /// Adds a key to an existing user; a credential id already stored (for anyone) conflicts.
     async fn add_key(
         &self,

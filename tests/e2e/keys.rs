@@ -277,11 +277,15 @@ async fn keys_are_named_after_their_authenticator(app: TestApp) {
     let unknown_model = app.add_key(token, None).await;
     app.advance(Duration::from_secs(1));
     let named = app
-        .add_key_with(token, authenticator_of_model(GOOGLE), Some("work phone"))
+        .add_key_with(
+            token,
+            &mut authenticator_of_model(GOOGLE),
+            Some("work phone"),
+        )
         .await;
     app.advance(Duration::from_secs(1));
     let unnamed = app
-        .add_key_with(token, authenticator_of_model(GOOGLE), None)
+        .add_key_with(token, &mut authenticator_of_model(GOOGLE), None)
         .await;
 
     let list = app.get(KEYS, Some(token)).await;

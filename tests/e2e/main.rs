@@ -20,6 +20,7 @@ mod ratelimit;
 mod sessions;
 mod transport;
 mod webauthn;
+mod webauthn_attestation;
 mod webauthn_challenges;
 mod webauthn_policy;
 mod webauthn_rejects;

@@ -12,7 +12,7 @@ use crate::auth::error::{Error, Result};
 use crate::auth::sessions::SessionKind;
 use crate::auth::signup::email_valid;
 use crate::auth::{AccessClaims, Auth, Runtime, Session, check_user};
-use crate::model::{Purpose, SecurityKey, User, UserId};
+use crate::model::{CredentialId, Purpose, SecurityKey, User, UserId};
 use crate::store::{AuditEvent, KeyUse};
 
 /// `PublicKeyCredentialRequestOptions` as JSON, ready for `navigator.credentials.get`.
@@ -149,11 +149,9 @@ impl Auth {
     ) -> Result<User> {
         // A handle naming no user finds no keys: 400 as upstream, the same answer as for a key
         // that user does not have (a 401 here told which user ids exist).
-        let user = self
-            .store
-            .get_user(user_id)
-            .await?
-            .ok_or(Error::InvalidRequest("security key not found"))?;
+        let Some(user) = self.store.get_user(user_id).await? else {
+            return Err(self.credential_not_found(credential).await);
+        };
         let keys = self.store.keys_of(user_id).await?;
         state
             .authentication
@@ -179,6 +177,9 @@ impl Auth {
                     .await?;
                 return Err(Error::CounterRegressed);
             }
+            Err(WebauthnError::CredentialNotFound) => {
+                return Err(self.credential_not_found(credential).await);
+            }
             Err(err) => return Err(Error::Ceremony(err)),
         };
         let key = keys
@@ -203,6 +204,22 @@ impl Auth {
             .record_key_use(user_id, &key.credential_id, &key_use)
             .await?;
         Ok(user)
+    }
+}
+
+impl Auth {
+    /// The credential is not one of the expected user's keys. When no user at all has it,
+    /// the page is told its id, so it can ask the authenticator to forget it (WebAuthn Signal
+    /// API, `signalUnknownCredential`); a key of another user is never reported as unknown.
+    async fn credential_not_found(&self, credential: &PublicKeyCredential) -> Error {
+        let id = CredentialId::from_bytes(credential.raw_id.to_vec());
+        match self.store.credential_registered(&id).await {
+            Ok(false) => Error::UnknownCredential {
+                credential_id: id.to_base64url(),
+            },
+            Ok(true) => Error::InvalidRequest("security key not found"),
+            Err(err) => Error::Store(err),
+        }
     }
 }
 

@@ -3,7 +3,11 @@
 
 use tracing::{info, instrument};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use super::registration::checked_nickname;
+use super::{account_names, user_handle};
 use crate::auth::error::{Error, Result};
 use crate::auth::{AccessClaims, Auth};
 use crate::model::{SecurityKey, SecurityKeyId};
@@ -17,6 +21,20 @@ pub struct ManagedKey {
     pub authenticator_name: Option<String>,
 }
 
+/// What a page passes to the WebAuthn Signal API so the user's authenticators show the
+/// same keys and names as the server: `signalAllAcceptedCredentials` and
+/// `signalCurrentUserDetails`.
+#[derive(Debug, Clone)]
+pub struct KeySignals {
+    pub rp_id: String,
+    /// The user handle as base64url: for Nhost's handles, the user id string itself.
+    pub user_id: String,
+    pub name: String,
+    pub display_name: String,
+    /// base64url credential ids of every key the user has.
+    pub credential_ids: Vec<String>,
+}
+
 // Nhost: has no REST endpoints for keys; clients use Hasura GraphQL on
 // `auth.user_security_keys` with project-defined permissions (contract 3.8).
 impl Auth {
@@ -26,6 +44,25 @@ impl Auth {
         let user = self.user_from_claims(claims, false).await?;
         let keys = self.store.keys_of(user.id).await?;
         Ok(keys.into_iter().map(|k| self.managed(k)).collect())
+    }
+
+    /// The Signal API payloads for the bearer; call again after a key is removed.
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn key_signals(&self, claims: &AccessClaims) -> Result<KeySignals> {
+        let rt = self.webauthn_runtime()?;
+        let user = self.user_from_claims(claims, false).await?;
+        let keys = self.store.keys_of(user.id).await?;
+        let (name, display_name) = account_names(&user);
+        Ok(KeySignals {
+            rp_id: rt.config.webauthn.rp_id.clone(),
+            user_id: URL_SAFE_NO_PAD.encode(user_handle(user.id)),
+            name,
+            display_name,
+            credential_ids: keys
+                .iter()
+                .map(|k| k.credential_id.to_base64url())
+                .collect(),
+        })
     }
 
     fn managed(&self, key: SecurityKey) -> ManagedKey {

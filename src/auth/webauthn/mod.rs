@@ -2,6 +2,7 @@
 //! adding a key, and elevation. Every ceremony's state lives in the database, bound to its
 //! flow and user, and is taken exactly once.
 
+mod attestation;
 mod authentication;
 mod credential;
 mod keys;
@@ -16,13 +17,14 @@ use uuid::Uuid;
 use webauthn_rs_core::WebauthnCore;
 use webauthn_rs_core::proto::UserVerificationPolicy;
 
+pub use attestation::AttestationTrust;
 pub use authentication::RequestOptions;
-pub use keys::ManagedKey;
+pub use keys::{KeySignals, ManagedKey};
 pub use registration::{CreationOptions, RegisteredKey};
 
 use super::error::{Error, Result};
 use crate::config::{UserVerification, WebauthnConfig};
-use crate::model::{Purpose, Timestamp, UserId};
+use crate::model::{Purpose, Timestamp, User, UserId};
 
 /// Builds the relying party once per configuration; a bad RP fails start-up, not a request.
 pub fn relying_party(config: &WebauthnConfig) -> std::result::Result<WebauthnCore, String> {
@@ -71,6 +73,18 @@ pub(crate) fn policy(uv: UserVerification) -> UserVerificationPolicy {
         UserVerification::Preferred => UserVerificationPolicy::Preferred,
         UserVerification::Discouraged => UserVerificationPolicy::Discouraged_DO_NOT_USE,
     }
+}
+
+/// The account name and display name a signed-in user's keys are registered under: the
+/// e-mail (or id), and the display name when set.
+pub(crate) fn account_names(user: &User) -> (String, String) {
+    let name = user.email.clone().unwrap_or_else(|| user.id.to_string());
+    let display_name = if user.display_name.is_empty() {
+        name.clone()
+    } else {
+        user.display_name.clone()
+    };
+    (name, display_name)
 }
 
 /// The WebAuthn user handle of a user: the bytes whose base64url text is the UUID string.
@@ -129,6 +143,8 @@ fn refusal_reason(err: &Error) -> &'static str {
     use webauthn_rs_core::error::WebauthnError as W;
     match err {
         Error::ChallengeGone => "challenge_gone",
+        Error::AttestationRefused => "attestation_refused",
+        Error::UnknownCredential { .. } => "unknown_credential",
         Error::CounterRegressed => "counter_regressed",
         Error::Ceremony(W::InvalidRPOrigin) => "origin",
         Error::Ceremony(W::InvalidRPIDHash) => "rp_id",

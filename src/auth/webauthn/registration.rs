@@ -3,19 +3,23 @@
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use uuid::Uuid;
+use webauthn_rs_core::error::WebauthnError;
 use webauthn_rs_core::proto::{
     AttestationConveyancePreference, CredentialID, RegisterPublicKeyCredential, RegistrationState,
     ResidentKeyRequirement,
 };
 
 use super::credential::{attested_key, format_name, transport_names};
-use super::{client_challenge, expiry, from_json, observe, policy, to_json, user_handle};
+use super::{
+    account_names, client_challenge, expiry, from_json, observe, policy, to_json, user_handle,
+};
 use crate::auth::error::{Error, Result};
 use crate::auth::sessions::SessionKind;
 use crate::auth::signup::{
     SignUpOptions, email_allowed, email_valid, gravatar_url, validate_options, verification_ticket,
 };
 use crate::auth::{AccessClaims, Auth, Runtime, Session};
+use crate::config::Attestation;
 use crate::model::{
     CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose, SecurityKeyId, UserId,
 };
@@ -202,12 +206,7 @@ impl Auth {
             .into_iter()
             .map(|k| k.credential_id.as_bytes().to_vec())
             .collect();
-        let name = user.email.clone().unwrap_or_else(|| user.id.to_string());
-        let display = if user.display_name.is_empty() {
-            name.clone()
-        } else {
-            user.display_name.clone()
-        };
+        let (name, display) = account_names(&user);
         let (json, registration) = creation_options(&rt, user.id, &name, &display, exclude)?;
         let state = to_json(&AddKeyState { registration })?;
         self.store_challenge(&rt, &json, Purpose::AddKey, Some(user.id), state)
@@ -268,11 +267,21 @@ impl Auth {
         nickname: Option<String>,
         unnamed: Option<String>,
     ) -> Result<NewSecurityKey> {
+        let trust = rt.attestation.as_ref();
         let verified = rt
             .webauthn
-            .register_credential(credential, registration, None)
-            .map_err(Error::Ceremony)?;
+            .register_credential(credential, registration, trust.map(|t| &t.cas))
+            .map_err(|err| match err {
+                // The statement itself was sound, but proves no allowed model.
+                err if trust.is_some() && untrusted_attestation(&err) => Error::AttestationRefused,
+                err => Error::Ceremony(err),
+            })?;
         let attested = attested_key(&credential.response.attestation_object)?;
+        if let Some(trust) = trust
+            && !trust.allows(attested.aaguid)
+        {
+            return Err(Error::AttestationRefused);
+        }
         let nickname = nickname
             .or_else(|| self.authenticator_name(attested.aaguid).map(str::to_owned))
             .or(unnamed);
@@ -351,8 +360,34 @@ pub(super) fn checked_nickname(nickname: Option<String>) -> Result<Option<String
     }
 }
 
-/// Creation options with Nhost's choices: indirect attestation, resident key preferred, and
-/// `user.id` = the user's handle (its base64url is the UUID string, see `user_handle`).
+/// webauthn-rs errors that mean "not a trusted, allowed model" rather than "malformed".
+fn untrusted_attestation(err: &WebauthnError) -> bool {
+    use WebauthnError as W;
+    matches!(
+        err,
+        W::MissingAttestationCaList
+            | W::AttestationNotVerifiable
+            | W::AttestationUntrustedAaguid
+            | W::AttestationFormatMissingAaguid
+            | W::AttestationCertificateTrustStoreEmpty
+            | W::AttestationChainNotTrusted(_)
+            | W::AttestationLeafCertMissing
+            | W::AttestationNotSupported
+    )
+}
+
+/// `AUTH_WEBAUTHN_ATTESTATION`. Nhost always asks `indirect` and never looks at the answer;
+/// the default here is `none`, unless an allow-list needs the statement.
+fn conveyance(attestation: Attestation) -> AttestationConveyancePreference {
+    match attestation {
+        Attestation::None => AttestationConveyancePreference::None,
+        Attestation::Indirect => AttestationConveyancePreference::Indirect,
+        Attestation::Direct => AttestationConveyancePreference::Direct,
+    }
+}
+
+/// Creation options: the configured attestation, resident key preferred, and `user.id` = the
+/// user's handle (its base64url is the UUID string, see `user_handle`).
 fn creation_options(
     rt: &Runtime,
     user_id: UserId,
@@ -364,7 +399,7 @@ fn creation_options(
         .webauthn
         .new_challenge_register_builder(&user_handle(user_id), name, display_name)
         .map_err(Error::Ceremony)?
-        .attestation(AttestationConveyancePreference::Indirect)
+        .attestation(conveyance(rt.config.webauthn.attestation))
         .user_verification_policy(policy(rt.config.webauthn.user_verification))
         .exclude_credentials((!exclude.is_empty()).then_some(exclude));
     let (challenge, state) = rt

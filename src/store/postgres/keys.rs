@@ -58,6 +58,8 @@ const KEYS_OF: &str = "
            aaguid, backup_eligible, backup_state, user_verified, attestation_format, created_at,
            last_used_at
       FROM auth.user_security_keys WHERE user_id = $1 ORDER BY created_at NULLS FIRST, id";
+const CREDENTIAL_REGISTERED: &str =
+    "SELECT EXISTS (SELECT 1 FROM auth.user_security_keys WHERE credential_id = $1)";
 const COUNT_KEYS: &str = "SELECT count(*) FROM auth.user_security_keys WHERE user_id = $1";
 const INSERT_KEY: &str = "
     INSERT INTO auth.user_security_keys (id, user_id, credential_id, credential_public_key,
@@ -125,6 +127,17 @@ impl KeyStore for PgStore {
             .await
             .map_err(db)?;
         Ok(n.unsigned_abs())
+    }
+
+    async fn credential_registered(
+        &self,
+        credential_id: &CredentialId,
+    ) -> Result<bool, StoreError> {
+        sqlx::query_scalar(CREDENTIAL_REGISTERED)
+            .bind(credential_id.to_base64url())
+            .fetch_one(&mut *self.conn().await?)
+            .await
+            .map_err(db)
     }
 
     async fn add_key(

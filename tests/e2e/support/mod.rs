@@ -1,6 +1,7 @@
 //! `TestApp`: the real router on 127.0.0.1:0 over a real database (SQLite or PostgreSQL),
 //! with a test clock and a recording mailer (or real SMTP to the test sink: `with_smtp`).
 
+pub mod attestation;
 pub mod authenticator;
 pub mod smtp;
 
@@ -266,7 +267,7 @@ impl TestApp {
 
     /// Adds a key with a new authenticator to the bearer; returns the key id.
     pub async fn add_key(&self, token: &str, nickname: Option<&str>) -> String {
-        self.add_key_with(token, SoftAuthenticator::new(ORIGIN), nickname)
+        self.add_key_with(token, &mut SoftAuthenticator::new(ORIGIN), nickname)
             .await
     }
 
@@ -274,7 +275,7 @@ impl TestApp {
     pub async fn add_key_with(
         &self,
         token: &str,
-        mut authenticator: SoftAuthenticator,
+        authenticator: &mut SoftAuthenticator,
         nickname: Option<&str>,
     ) -> String {
         let options = self
