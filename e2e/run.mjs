@@ -468,7 +468,7 @@ async function playground(browser, server, store) {
       const claims = JSON.parse(await tab.page.textContent("#claims"));
       assert(claims.sub && claims["https://hasura.io/jwt/claims"], `claims shown: ${JSON.stringify(claims)}`);
     });
-    step("add and rename a key, elevate", async () => {
+    step("add a key, rename a key, elevate", async () => {
       await tab.newAuthenticator();
       await tab.page.fill("#nickname", "YubiKey (virtual)");
       await tab.page.click("#add-key");
@@ -479,8 +479,14 @@ async function playground(browser, server, store) {
         null,
         { timeout: STEP_TIMEOUT_MS },
       );
-      const keys = await tab.page.textContent("#keys");
-      assert(keys.includes("YubiKey (virtual)"), `the nickname is listed: ${keys}`);
+      assert((await tab.page.textContent("#keys")).includes("YubiKey (virtual)"), "the nickname is listed");
+      tab.page.once("dialog", (dialog) => dialog.accept("Backup key"));
+      await tab.page.click("#keys li:nth-child(1) button:text('Rename')");
+      await tab.page.waitForFunction(
+        () => document.querySelector("#keys")?.textContent?.includes("Backup key"),
+        null,
+        { timeout: STEP_TIMEOUT_MS },
+      );
       if (SCREENSHOT && store === "sqlite") await tab.page.screenshot({ path: SCREENSHOT, fullPage: true });
     });
   });
