@@ -226,7 +226,9 @@ async function startLatchkey(store, clientOrigin) {
     if (Date.now() > deadline) throw new Error(`latchkey did not answer /healthz:\n${log.join("\n")}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  running.add(child);
   const stop = async () => {
+    running.delete(child);
     if (child.exitCode === null) {
       child.kill("SIGTERM");
       await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 5000))]);
@@ -301,6 +303,15 @@ async function sdkCall(page, method, ...args) {
 // ---------------------------------------------------------------------------------------------
 
 const results = [];
+
+/** Servers still running, stopped if this process is interrupted. */
+const running = new Set();
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const child of running) child.kill("SIGKILL");
+    process.exit(1);
+  });
+}
 
 /** Runs the steps of one scenario in order; after a failure the rest are reported as skipped
  * failures (they depend on the earlier state). */
@@ -456,7 +467,8 @@ async function verifiedSignUp(browser, server, pageOrigin, sdk, store) {
 async function playground(browser, server, store) {
   await scenario(`${store} playground`, server, async (step, ctx) => {
     let tab;
-    const email = uniqueEmail("playground");
+    // Each store is fresh, so a fixed address keeps the screenshot tidy.
+    const email = "ada@example.test";
     step("sign up with a passkey and see the decoded claims", async () => {
       tab = await openPage(browser, ctx.consoleLines);
       ctx.close = () => tab.context.close();
