@@ -365,9 +365,14 @@ async function keyLifecycle(browser, server, pageOrigin, sdk, store) {
       tab = await openPage(browser, ctx.consoleLines);
       ctx.close = () => tab.context.close();
       await tab.page.goto(`${pageOrigin}/${sdk}.html?auth=${encodeURIComponent(server.api)}`);
-      const result = await sdkCall(tab.page, "signUp", email, `${pageOrigin}/${sdk}.html`);
+      const result = await sdkCall(tab.page, "signUp", email, {
+        redirectTo: `${pageOrigin}/${sdk}.html`,
+        displayName: `Ada ${sdk}`,
+        nickname: `laptop ${sdk}`,
+      });
       assert(result.hasSession, `sign-up gave a session: ${JSON.stringify(result)}`);
       assert(result.session.email === email, "session is for the new user");
+      assert(result.session.displayName === `Ada ${sdk}`, `displayName kept: ${result.session.displayName}`);
       userId = result.session.userId;
       const creds = await tab.credentials();
       assert(creds.length === 1 && creds[0].isResidentCredential, "one resident credential was created");
@@ -390,6 +395,7 @@ async function keyLifecycle(browser, server, pageOrigin, sdk, store) {
     step("add a second key with a nickname (another authenticator)", async () => {
       const before = await sdkCall(tab.page, "listKeys");
       assert(before.length === 1, `one key before, got ${JSON.stringify(before)}`);
+      assert(before[0].nickname === `laptop ${sdk}`, `the sign-up nickname: ${JSON.stringify(before)}`);
       firstKeyId = before[0].id;
       await tab.newAuthenticator();
       const key = await sdkCall(tab.page, "addKey", `backup ${sdk}`);
@@ -443,7 +449,7 @@ async function verifiedSignUp(browser, server, pageOrigin, sdk, store) {
         await server.changeEnv({});
       };
       await tab.page.goto(`${pageOrigin}/${sdk}.html?auth=${encodeURIComponent(server.api)}`);
-      const result = await sdkCall(tab.page, "signUp", email, `${pageOrigin}/${sdk}.html`);
+      const result = await sdkCall(tab.page, "signUp", email, { redirectTo: `${pageOrigin}/${sdk}.html` });
       assert(!result.hasSession && result.session === null, `no session yet: ${JSON.stringify(result)}`);
     });
     step("open the mailed link in the browser: signed in, e-mail verified", async () => {

@@ -27,6 +27,7 @@ function summary() {
     userId: session.user?.id,
     email: session.user?.email,
     emailVerified: session.user?.emailVerified,
+    displayName: session.user?.displayName,
     accessToken: session.accessToken,
     refreshToken: session.refreshToken,
     claims: auth.getDecodedAccessToken(),
@@ -49,8 +50,9 @@ window.sdk = {
   name: "v2",
   session: summary,
 
-  async signUp(email, redirectTo) {
-    const result = check(await auth.signUp({ email, securityKey: true, options: { redirectTo } }));
+  async signUp(email, { redirectTo, displayName, nickname }) {
+    const options = { redirectTo, displayName, nickname };
+    const result = check(await auth.signUp({ email, securityKey: true, options }));
     return { hasSession: Boolean(result.session), session: summary() };
   },
 

@@ -28,6 +28,7 @@ function summary() {
     userId: session.user?.id,
     email: session.user?.email,
     emailVerified: session.user?.emailVerified,
+    displayName: session.user?.displayName,
     accessToken: session.accessToken,
     refreshToken: session.refreshToken,
     claims: session.decodedToken,
@@ -38,10 +39,11 @@ window.sdk = {
   name: "v4",
   session: summary,
 
-  async signUp(email, redirectTo) {
-    const { body: optionsJSON } = await nhost.auth.signUpWebauthn({ email, options: { redirectTo } });
+  async signUp(email, { redirectTo, displayName, nickname }) {
+    const options = { redirectTo, displayName };
+    const { body: optionsJSON } = await nhost.auth.signUpWebauthn({ email, options });
     const credential = await startRegistration({ optionsJSON });
-    const { body } = await nhost.auth.verifySignUpWebauthn({ credential, options: { redirectTo } });
+    const { body } = await nhost.auth.verifySignUpWebauthn({ credential, options, nickname });
     return { hasSession: Boolean(body?.session), session: summary() };
   },
 
