@@ -87,6 +87,8 @@ pub struct Config {
     pub gravatar_default: String,
     pub gravatar_rating: String,
     pub webauthn: WebauthnConfig,
+    /// `AUTH_PLAYGROUND_ENABLED`: serve the passkey playground page at `/`.
+    pub playground_enabled: bool,
     pub operations: OperationsConfig,
     pub rate_limits: RateLimitConfig,
     pub mail: MailConfig,
@@ -256,7 +258,19 @@ impl Config {
         let (Some(server_url), Some(client_url)) = (server_url, client_url) else {
             return Err(ConfigErrors(v.errors));
         };
-        let webauthn = webauthn_settings(&mut v, &client_url);
+        let mut webauthn = webauthn_settings(&mut v, &client_url);
+        // The playground is for trying Latchkey out: on for the zero-config SQLite run, off
+        // once a PostgreSQL URL is set. Its page talks to this server from the server's own
+        // origin, so that origin must be allowed in ceremonies too.
+        let playground_enabled = v.bool(
+            "AUTH_PLAYGROUND_ENABLED",
+            matches!(database, DatabaseUrl::Sqlite(_)),
+        );
+        if playground_enabled {
+            webauthn.playground_origin = Url::parse(&server_url.origin().ascii_serialization())
+                .ok()
+                .filter(|origin| !webauthn.rp_origins.contains(origin));
+        }
         let operations = operations_settings(&mut v);
         let rate_limits = rate_limit_settings(&mut v);
         let mail = mail::mail_settings(&mut v);
@@ -294,6 +308,7 @@ impl Config {
             gravatar_default: v.string("AUTH_GRAVATAR_DEFAULT", "blank"),
             gravatar_rating: v.string("AUTH_GRAVATAR_RATING", "g"),
             webauthn,
+            playground_enabled,
             operations,
             rate_limits,
             mail,
@@ -315,7 +330,7 @@ impl Config {
         format!(
             "port={} prefix={:?} server_url={} client_url={} database={} jwt={} issuer={} \
              webauthn.enabled={} rp_id={} origins=[{}] uv={:?} elevated_claim={:?} \
-             email_verification_required={} anonymous={} signup_disabled={} {}",
+             email_verification_required={} anonymous={} signup_disabled={} playground={} {}",
             self.port,
             self.api_prefix,
             self.server_url,
@@ -336,6 +351,7 @@ impl Config {
             self.email_verification_required,
             self.anonymous_users_enabled,
             self.disable_signup,
+            self.playground_enabled,
             self.mail.summary(),
         )
     }
@@ -418,6 +434,7 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_WEBAUTHN_ALLOWED_AAGUIDS",
     "LATCHKEY_WEBAUTHN_ATTESTATION_CA_FILE",
     "LATCHKEY_WEBAUTHN_MDS_FILE",
+    "AUTH_PLAYGROUND_ENABLED",
     "AUTH_DEBUG",
     "AUTH_LOG_FORMAT_TEXT",
     "LATCHKEY_METRICS_ADDR",

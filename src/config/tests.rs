@@ -71,6 +71,41 @@ fn database_url_precedence_follows_nhost_names() {
 }
 
 #[test]
+fn playground_is_on_for_sqlite_and_off_for_postgres_unless_set() {
+    let c = config(&[]).unwrap();
+    assert!(c.playground_enabled);
+    assert_eq!(
+        c.webauthn.playground_origin,
+        Some(Url::parse("http://localhost:4000").unwrap()),
+        "the playground's own origin is accepted in ceremonies"
+    );
+    let c = config(&[
+        ("AUTH_SERVER_URL", "https://auth.example.com/v1"),
+        ("AUTH_PLAYGROUND_ENABLED", "true"),
+        ("LATCHKEY_DATABASE_URL", "postgres://db/auth"),
+    ])
+    .unwrap();
+    assert!(c.playground_enabled);
+    assert_eq!(
+        c.webauthn.playground_origin,
+        Some(Url::parse("https://auth.example.com").unwrap())
+    );
+    let c = config(&[("LATCHKEY_DATABASE_URL", "postgres://db/auth")]).unwrap();
+    assert!(!c.playground_enabled);
+    assert_eq!(c.webauthn.playground_origin, None);
+    let c = config(&[("AUTH_PLAYGROUND_ENABLED", "false")]).unwrap();
+    assert!(!c.playground_enabled);
+    assert_eq!(c.webauthn.playground_origin, None);
+    assert!(
+        config(&[("AUTH_PLAYGROUND_ENABLED", "maybe")])
+            .unwrap_err()
+            .0
+            .iter()
+            .any(|e| e.starts_with("AUTH_PLAYGROUND_ENABLED"))
+    );
+}
+
+#[test]
 fn rp_id_defaults_to_client_host_and_origins_include_the_client_origin() {
     let c = config(&[
         ("AUTH_CLIENT_URL", "https://app.example.com/welcome"),

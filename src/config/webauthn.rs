@@ -41,6 +41,9 @@ pub struct WebauthnConfig {
     pub rp_name: String,
     /// Exact origins accepted in `clientDataJSON.origin` (web and `android:apk-key-hash:`).
     pub rp_origins: Vec<Url>,
+    /// The server's own origin while the playground is served (`AUTH_PLAYGROUND_ENABLED`):
+    /// accepted in ceremonies like `rp_origins`, but not listed in `/.well-known/webauthn`.
+    pub playground_origin: Option<Url>,
     pub timeout: Duration,
     pub user_verification: UserVerification,
     pub attestation: Attestation,
@@ -115,6 +118,7 @@ pub(super) fn webauthn_settings(v: &mut Vars, client_url: &Url) -> WebauthnConfi
         rp_id,
         rp_name,
         rp_origins,
+        playground_origin: None,
         timeout: Duration::from_millis(timeout_ms),
         user_verification,
         attestation,

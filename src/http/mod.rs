@@ -10,6 +10,7 @@ mod keys;
 mod meta;
 pub mod metrics;
 mod password;
+mod playground;
 mod ratelimit;
 mod redirect;
 mod signin;
@@ -102,8 +103,12 @@ pub fn router(state: AppState) -> Router {
     } else {
         api
     };
+    // The playground lives at the root whatever the prefix (it 404s when disabled).
+    let playground = Router::new()
+        .route("/", get(playground::index))
+        .route("/playground/app.js", get(playground::script));
     let routes = if prefix.is_empty() {
-        api
+        api.merge(playground)
     } else {
         Router::new()
             .nest(&prefix, api)
@@ -113,6 +118,7 @@ pub fn router(state: AppState) -> Router {
             )
             // Browsers fetch it from the RP ID's root, whatever the API prefix.
             .route("/.well-known/webauthn", get(meta::well_known_webauthn))
+            .merge(playground)
     };
     routes
         .layer(middleware::from_fn_with_state(

@@ -16,6 +16,7 @@ mod keys;
 mod migrations;
 mod operability;
 mod password;
+mod playground;
 mod ratelimit;
 mod sessions;
 mod transport;

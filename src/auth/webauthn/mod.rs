@@ -34,10 +34,12 @@ pub fn relying_party(config: &WebauthnConfig) -> std::result::Result<WebauthnCor
             config.rp_id
         ));
     }
+    let mut origins = config.rp_origins.clone();
+    origins.extend(config.playground_origin.clone());
     Ok(WebauthnCore::new_unsafe_experts_only(
         &config.rp_name,
         &config.rp_id,
-        config.rp_origins.clone(),
+        origins,
         config.timeout,
         // Origins match exactly: no subdomains, no other ports.
         Some(false),

@@ -1,0 +1,563 @@
+// Real-browser end-to-end tests: the official Nhost SDKs (both generations), bundled with
+// esbuild, run in headless Debian Chromium with a CDP virtual authenticator against a real
+// latchkey server, once per store. Started by scripts/test-browser, which provides:
+//
+//   LATCHKEY_BIN              the server binary (the debug build cargo test made)
+//   LATCHKEY_BROWSER_STORES   comma-separated `sqlite` and/or a `postgres://…` URL of a fresh database
+//   LATCHKEY_TEST_SMTP_PORT   the SMTP sink (tests/smtp_sink.py) and the folder it writes to
+//   LATCHKEY_TEST_SMTP_DIR
+//   CHROMIUM                  the browser (default /usr/bin/chromium)
+//   LATCHKEY_SCREENSHOT       where to write the playground screenshot (optional)
+//   LATCHKEY_BROWSER_FILTER   run only cases whose name contains this (optional)
+//
+// Prints one line per case, then `N passed, M failed`; a failing case prints the browser
+// console and the server log lines of that step. Exit status 1 when anything failed.
+
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { createServer as createNetServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import * as esbuild from "esbuild";
+import { chromium } from "playwright-core";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const env = (name, fallback) => {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined) throw new Error(`${name} is not set (run scripts/test-browser)`);
+  return value;
+};
+
+const BIN = resolve(env("LATCHKEY_BIN"));
+const STORES = env("LATCHKEY_BROWSER_STORES", "sqlite").split(",").filter(Boolean);
+const SMTP_PORT = env("LATCHKEY_TEST_SMTP_PORT");
+const SMTP_DIR = env("LATCHKEY_TEST_SMTP_DIR");
+const CHROMIUM = env("CHROMIUM", "/usr/bin/chromium");
+const SCREENSHOT = process.env.LATCHKEY_SCREENSHOT;
+const FILTER = process.env.LATCHKEY_BROWSER_FILTER ?? "";
+const STEP_TIMEOUT_MS = 30_000;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+async function freePort() {
+  const server = createNetServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address();
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+async function portIsFree(port) {
+  const server = createNetServer();
+  return new Promise((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+function uniqueEmail(tag) {
+  return `${tag}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}@example.test`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mail from the SMTP sink: DIR/<recipient>/<time>-<n>.eml (see tests/smtp_sink.py)
+// ---------------------------------------------------------------------------------------------
+
+function mailFolder(address) {
+  return join(SMTP_DIR, address.toLowerCase().replace(/[^a-z0-9@._+-]/g, "_"));
+}
+
+function decodeBody(raw) {
+  const text = raw.replace(/\r\n/g, "\n");
+  const split = text.indexOf("\n\n");
+  const head = split < 0 ? text : text.slice(0, split);
+  const body = split < 0 ? "" : text.slice(split + 2);
+  const encoding = /^content-transfer-encoding:\s*(\S+)/im.exec(head)?.[1]?.toLowerCase();
+  if (encoding === "base64") return Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
+  if (encoding === "quoted-printable") {
+    const bytes = body
+      .replace(/=\n/g, "")
+      .replace(/=([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+    return Buffer.from(bytes, "latin1").toString("utf8");
+  }
+  return body;
+}
+
+async function waitForVerifyLink(address) {
+  const folder = mailFolder(address);
+  for (let i = 0; i < 150; i++) {
+    let files = [];
+    try {
+      files = readdirSync(folder).filter((f) => f.endsWith(".eml"));
+    } catch {
+      // not there yet
+    }
+    if (files.length > 0) {
+      const body = decodeBody(readFileSync(join(folder, files.sort()[0]), "utf8"));
+      const link = /https?:\/\/[^\s"'<>]*\/verify\?[^\s"'<>]*/.exec(body)?.[0];
+      if (!link) throw new Error(`no /verify link in the mail to ${address}:\n${body}`);
+      return link.replace(/&amp;/g, "&");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no mail to ${address} within 15 s`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The test page on http://localhost:3000: index.html?sdk=v4|v2 loads that SDK's bundle
+// ---------------------------------------------------------------------------------------------
+
+async function bundle(entry) {
+  const result = await esbuild.build({
+    entryPoints: [join(here, "page", entry)],
+    bundle: true,
+    write: false,
+    format: "iife",
+    platform: "browser",
+    target: "chrome120",
+    minify: true,
+    logLevel: "error",
+  });
+  return result.outputFiles[0].text;
+}
+
+async function startPageServer() {
+  const scripts = { "/v4.js": await bundle("v4.js"), "/v2.js": await bundle("v2.js") };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, "http://localhost");
+    if (scripts[url.pathname]) {
+      res.writeHead(200, { "content-type": "text/javascript" });
+      res.end(scripts[url.pathname]);
+    } else if (url.pathname === "/" || url.pathname === "/v4.html" || url.pathname === "/v2.html") {
+      // The verification redirect lands on the page it was asked for; `/` is v4's.
+      const sdk = url.pathname === "/v2.html" ? "v2" : "v4";
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end(`<!doctype html><meta charset="utf-8"><title>latchkey e2e ${sdk}</title>
+<p id="sdk">${sdk}</p><script src="/${sdk}.js"></script>`);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  // The dev default origin is http://localhost:3000; fall back to another port if it is taken.
+  const port = (await portIsFree(3000)) ? 3000 : await freePort();
+  server.listen(port, "127.0.0.1");
+  await once(server, "listening");
+  return { server, origin: `http://localhost:${port}` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server under test, with its log kept for failure reports
+// ---------------------------------------------------------------------------------------------
+
+async function startLatchkey(store, clientOrigin) {
+  const port = await freePort();
+  const work = mkdtempSync(join(tmpdir(), "latchkey-browser-"));
+  const database = store === "sqlite" ? `sqlite://${join(work, "latchkey.db")}?mode=rwc` : store;
+  const serverUrl = `http://localhost:${port}`;
+  const child = spawn(BIN, ["serve"], {
+    cwd: work,
+    env: {
+      PATH: process.env.PATH,
+      AUTH_PORT: String(port),
+      // nhost-js v4 expects an auth URL ending in /v1, as Nhost serves it: its refresh
+      // middleware only skips `…/v1/token`, and deadlocks on a forced refresh elsewhere.
+      AUTH_API_PREFIX: "/v1",
+      AUTH_SERVER_URL: `${serverUrl}/v1`,
+      AUTH_CLIENT_URL: clientOrigin,
+      LATCHKEY_DATABASE_URL: database,
+      AUTH_WEBAUTHN_ENABLED: "true",
+      AUTH_PLAYGROUND_ENABLED: "true",
+      AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED: "false",
+      AUTH_ENABLE_CHANGE_ENV: "true",
+      AUTH_SMTP_HOST: "127.0.0.1",
+      AUTH_SMTP_PORT: SMTP_PORT,
+      AUTH_SMTP_SENDER: "Latchkey browser tests <auth@latchkey.test>",
+      AUTH_LOG_FORMAT_TEXT: "true",
+      AUTH_DEBUG: "true",
+      NO_COLOR: "1",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const log = [];
+  child.on("error", (err) => log.push(`could not start ${BIN}: ${err}`));
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk) => {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop();
+      log.push(...lines);
+    });
+  }
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.pid === undefined) {
+      throw new Error(`latchkey exited with ${child.exitCode}:\n${log.join("\n")}`);
+    }
+    try {
+      const res = await fetch(`${serverUrl}/healthz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`latchkey did not answer /healthz:\n${log.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  running.add(child);
+  const stop = async () => {
+    running.delete(child);
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+    rmSync(work, { recursive: true, force: true });
+  };
+  const changeEnv = async (vars) => {
+    const res = await fetch(`${serverUrl}/v1/change-env`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(vars),
+    });
+    if (!res.ok) throw new Error(`/change-env answered ${res.status}: ${await res.text()}`);
+  };
+  return { url: serverUrl, api: `${serverUrl}/v1`, log, stop, changeEnv };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browser pages with a virtual authenticator
+// ---------------------------------------------------------------------------------------------
+
+/** A fresh context and page whose tab has a CTAP2 platform authenticator with resident keys
+ * and user verification (a passkey provider that always says yes). */
+async function openPage(browser, consoleLines) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("console", (msg) => consoleLines.push(`[console.${msg.type()}] ${msg.text()}`));
+  page.on("pageerror", (err) => consoleLines.push(`[pageerror] ${err.stack ?? err}`));
+  page.on("requestfailed", (req) =>
+    consoleLines.push(`[requestfailed] ${req.method()} ${req.url()} ${req.failure()?.errorText}`),
+  );
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable", { enableUI: false });
+  const addAuthenticator = async () =>
+    (
+      await cdp.send("WebAuthn.addVirtualAuthenticator", {
+        options: {
+          protocol: "ctap2",
+          ctap2Version: "ctap2_1",
+          transport: "internal",
+          hasResidentKey: true,
+          hasUserVerification: true,
+          isUserVerified: true,
+          automaticPresenceSimulation: true,
+        },
+      })
+    ).authenticatorId;
+  let authenticatorId = await addAuthenticator();
+  return {
+    page,
+    context,
+    /** Swap the authenticator for a new one: a second security key. */
+    async newAuthenticator() {
+      await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId });
+      authenticatorId = await addAuthenticator();
+    },
+    async credentials() {
+      return (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
+    },
+  };
+}
+
+/** Calls `window.sdk[method](...args)` in the page (after the bundle has loaded). */
+async function sdkCall(page, method, ...args) {
+  await page.waitForFunction(() => window.sdk !== undefined, null, { timeout: STEP_TIMEOUT_MS });
+  return page.evaluate(([m, a]) => window.sdk[m](...a), [method, args]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+// ---------------------------------------------------------------------------------------------
+
+const results = [];
+
+/** Servers still running, stopped if this process is interrupted. */
+const running = new Set();
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const child of running) child.kill("SIGKILL");
+    process.exit(1);
+  });
+}
+
+/** Runs the steps of one scenario in order; after a failure the rest are reported as skipped
+ * failures (they depend on the earlier state). */
+async function scenario(label, server, body) {
+  const steps = [];
+  const step = (name, fn) => steps.push({ name, fn });
+  const consoleLines = [];
+  const ctx = { consoleLines };
+  await body(step, ctx);
+  let broken = null;
+  for (const { name, fn } of steps) {
+    const full = `${label}: ${name}`;
+    if (FILTER && !full.includes(FILTER)) continue;
+    if (broken) {
+      results.push({ name: full, ok: false, skipped: true });
+      console.log(`FAIL ${full} (not run: "${broken}" failed)`);
+      continue;
+    }
+    const logStart = server.log.length;
+    const consoleStart = consoleLines.length;
+    try {
+      await withTimeout(fn(), STEP_TIMEOUT_MS, full);
+      results.push({ name: full, ok: true });
+      console.log(`ok   ${full}`);
+    } catch (err) {
+      broken = name;
+      results.push({ name: full, ok: false });
+      console.log(`FAIL ${full}\n  ${String(err?.stack ?? err).replace(/\n/g, "\n  ")}`);
+      // Give late log lines a moment to arrive.
+      await new Promise((r) => setTimeout(r, 200));
+      console.log("  --- browser console of this step ---");
+      for (const line of consoleLines.slice(consoleStart)) console.log(`  ${line}`);
+      console.log("  --- server log of this step ---");
+      for (const line of server.log.slice(logStart)) console.log(`  ${line}`);
+      console.log("  ---");
+    }
+  }
+  await ctx.close?.();
+}
+
+/** Sign-up, sign-in (by e-mail and discoverable), a second key, GraphQL list and remove,
+ * elevation, refresh, sign-out and a refused refresh: one user, one tab. */
+async function keyLifecycle(browser, server, pageOrigin, sdk, store) {
+  await scenario(`${store} ${sdk} key lifecycle`, server, async (step, ctx) => {
+    const email = uniqueEmail(`life-${sdk}`);
+    let tab;
+    let userId;
+    let firstKeyId;
+    let lastRefreshToken;
+    step("sign up with a passkey (no e-mail verification)", async () => {
+      tab = await openPage(browser, ctx.consoleLines);
+      ctx.close = () => tab.context.close();
+      await tab.page.goto(`${pageOrigin}/${sdk}.html?auth=${encodeURIComponent(server.api)}`);
+      const result = await sdkCall(tab.page, "signUp", email, {
+        redirectTo: `${pageOrigin}/${sdk}.html`,
+        displayName: `Ada ${sdk}`,
+        nickname: `laptop ${sdk}`,
+      });
+      assert(result.hasSession, `sign-up gave a session: ${JSON.stringify(result)}`);
+      assert(result.session.email === email, "session is for the new user");
+      assert(result.session.displayName === `Ada ${sdk}`, `displayName kept: ${result.session.displayName}`);
+      userId = result.session.userId;
+      const creds = await tab.credentials();
+      assert(creds.length === 1 && creds[0].isResidentCredential, "one resident credential was created");
+    });
+    step("sign out, then sign in with e-mail", async () => {
+      assert((await sdkCall(tab.page, "signOut")) === null, "no session after sign-out");
+      const session = await sdkCall(tab.page, "signIn", email);
+      assert(session?.userId === userId, "signed in as the same user");
+    });
+    step("sign out, then discoverable sign-in (no e-mail)", async () => {
+      await sdkCall(tab.page, "signOut");
+      const session = await sdkCall(tab.page, "signInDiscoverable");
+      assert(session?.userId === userId, "the passkey's user handle named the user");
+    });
+    step("elevate with the passkey", async () => {
+      const session = await sdkCall(tab.page, "elevate");
+      const elevated = session?.claims?.["https://hasura.io/jwt/claims"]?.["x-hasura-auth-elevated"];
+      assert(elevated === userId, `x-hasura-auth-elevated is the user id, got ${elevated}`);
+    });
+    step("add a second key with a nickname (another authenticator)", async () => {
+      const before = await sdkCall(tab.page, "listKeys");
+      assert(before.length === 1, `one key before, got ${JSON.stringify(before)}`);
+      assert(before[0].nickname === `laptop ${sdk}`, `the sign-up nickname: ${JSON.stringify(before)}`);
+      firstKeyId = before[0].id;
+      await tab.newAuthenticator();
+      const key = await sdkCall(tab.page, "addKey", `backup ${sdk}`);
+      assert(key?.id && key.nickname === `backup ${sdk}`, `the new key is returned: ${JSON.stringify(key)}`);
+    });
+    step("list keys with the securityKeys GraphQL query", async () => {
+      const keys = await sdkCall(tab.page, "listKeys");
+      assert(keys.length === 2, `two keys, got ${JSON.stringify(keys)}`);
+      assert(keys.some((k) => k.nickname === `backup ${sdk}`), "the nickname is listed");
+    });
+    step("remove the first key with the removeSecurityKey mutation", async () => {
+      const removed = await sdkCall(tab.page, "removeKey", firstKeyId);
+      assert(removed?.id === firstKeyId, `the removed key's id is returned: ${JSON.stringify(removed)}`);
+      const keys = await sdkCall(tab.page, "listKeys");
+      assert(keys.length === 1 && keys[0].id !== firstKeyId, `one key left: ${JSON.stringify(keys)}`);
+    });
+    step("sign in with the second key", async () => {
+      await sdkCall(tab.page, "signOut");
+      const session = await sdkCall(tab.page, "signIn", email);
+      assert(session?.userId === userId, "the added key signs the user in");
+    });
+    step("refresh the session", async () => {
+      const before = await sdkCall(tab.page, "session");
+      const after = await sdkCall(tab.page, "refresh");
+      assert(after?.userId === userId, "still the same user");
+      assert(after.refreshToken !== before.refreshToken, "the refresh token was rotated");
+      lastRefreshToken = after.refreshToken;
+    });
+    step("sign out; the old refresh token is refused", async () => {
+      assert((await sdkCall(tab.page, "signOut")) === null, "no session after sign-out");
+      const refused = await sdkCall(tab.page, "refreshWith", lastRefreshToken);
+      // v4 reports the HTTP status; v2 its own status code, with the server's error body.
+      const code = refused.error?.error;
+      assert(!refused.ok && code === "invalid-refresh-token", `refresh refused: ${JSON.stringify(refused)}`);
+      if (sdk === "v4") assert(refused.status === 401, `HTTP 401, got ${refused.status}`);
+    });
+  });
+}
+
+/** Sign-up while e-mail verification is required: no session, a mail whose link (opened in the
+ * browser) signs the user in, then passkey sign-in works. */
+async function verifiedSignUp(browser, server, pageOrigin, sdk, store) {
+  await scenario(`${store} ${sdk} verified sign-up`, server, async (step, ctx) => {
+    const email = uniqueEmail(`verify-${sdk}`);
+    let tab;
+    step("sign up with a passkey: no session, a verification mail", async () => {
+      await server.changeEnv({ AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED: "true" });
+      tab = await openPage(browser, ctx.consoleLines);
+      ctx.close = async () => {
+        await tab.context.close();
+        await server.changeEnv({});
+      };
+      await tab.page.goto(`${pageOrigin}/${sdk}.html?auth=${encodeURIComponent(server.api)}`);
+      const result = await sdkCall(tab.page, "signUp", email, { redirectTo: `${pageOrigin}/${sdk}.html` });
+      assert(!result.hasSession && result.session === null, `no session yet: ${JSON.stringify(result)}`);
+    });
+    step("open the mailed link in the browser: signed in, e-mail verified", async () => {
+      const link = await waitForVerifyLink(email);
+      await tab.page.goto(link);
+      await tab.page.waitForURL((url) => url.origin === pageOrigin, { timeout: STEP_TIMEOUT_MS });
+      const result = await sdkCall(tab.page, "finishEmailVerification");
+      assert(result.type === "verifyEmail", `redirect type verifyEmail, got ${result.type}`);
+      assert(result.session?.email === email, `signed in from the link: ${JSON.stringify(result)}`);
+    });
+    step("sign out, then sign in with the passkey", async () => {
+      await sdkCall(tab.page, "signOut");
+      const session = await sdkCall(tab.page, "signIn", email);
+      assert(session?.email === email && session.emailVerified === true, "verified user signs in");
+    });
+  });
+}
+
+/** The playground served by latchkey itself at `/`: sign up through its form, see the claims,
+ * and keep a screenshot for the README. */
+async function playground(browser, server, store) {
+  await scenario(`${store} playground`, server, async (step, ctx) => {
+    let tab;
+    // Each store is fresh, so a fixed address keeps the screenshot tidy.
+    const email = "ada@example.test";
+    step("sign up with a passkey and see the decoded claims", async () => {
+      tab = await openPage(browser, ctx.consoleLines);
+      ctx.close = () => tab.context.close();
+      await tab.page.setViewportSize({ width: 1100, height: 900 });
+      await tab.page.goto(`${server.url}/`);
+      await tab.page.fill("#email", email);
+      await tab.page.click("#signup");
+      await tab.page.waitForSelector("#claims:not(:empty)", { timeout: STEP_TIMEOUT_MS });
+      const claims = JSON.parse(await tab.page.textContent("#claims"));
+      assert(claims.sub && claims["https://hasura.io/jwt/claims"], `claims shown: ${JSON.stringify(claims)}`);
+    });
+    step("add a key, rename a key, elevate", async () => {
+      await tab.newAuthenticator();
+      await tab.page.fill("#nickname", "YubiKey (virtual)");
+      await tab.page.click("#add-key");
+      await tab.page.waitForSelector('#keys li:nth-child(2)', { timeout: STEP_TIMEOUT_MS });
+      await tab.page.click("#elevate");
+      await tab.page.waitForFunction(
+        () => document.querySelector("#claims")?.textContent?.includes("x-hasura-auth-elevated"),
+        null,
+        { timeout: STEP_TIMEOUT_MS },
+      );
+      assert((await tab.page.textContent("#keys")).includes("YubiKey (virtual)"), "the nickname is listed");
+      tab.page.once("dialog", (dialog) => dialog.accept("Backup key"));
+      await tab.page.click("#keys li:nth-child(1) button:text('Rename')");
+      await tab.page.waitForFunction(
+        () => document.querySelector("#keys")?.textContent?.includes("Backup key"),
+        null,
+        { timeout: STEP_TIMEOUT_MS },
+      );
+      if (SCREENSHOT && store === "sqlite") await tab.page.screenshot({ path: SCREENSHOT, fullPage: true });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const { server: pageServer, origin: pageOrigin } = await startPageServer();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  try {
+    for (const store of STORES) {
+      const label = store === "sqlite" ? "sqlite" : "postgres";
+      console.log(`\n# ${label}`);
+      const server = await startLatchkey(store, pageOrigin);
+      try {
+        for (const sdk of ["v4", "v2"]) {
+          await keyLifecycle(browser, server, pageOrigin, sdk, label);
+          await verifiedSignUp(browser, server, pageOrigin, sdk, label);
+        }
+        await playground(browser, server, label);
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    await browser.close();
+    pageServer.close();
+  }
+}
+
+let crashed = null;
+try {
+  await main();
+} catch (err) {
+  crashed = err;
+  console.log(`\nbrowser e2e stopped: ${err?.stack ?? err}`);
+}
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed + (crashed ? 1 : 0);
+console.log(`\nbrowser: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,182 @@
+// The playground served by `latchkey serve` at `/` (AUTH_PLAYGROUND_ENABLED): the v4 SDK's auth
+// and GraphQL clients with @simplewebauthn/browser, as Nhost's demos use them. Built into
+// playground/dist by e2e/build-playground.mjs and embedded in the binary.
+import { createNhostClient, withServerSideSessionMiddleware } from "@nhost/nhost-js";
+import { startAuthentication, startRegistration } from "@simplewebauthn/browser";
+
+const prefix = document.querySelector('meta[name="latchkey-api-prefix"]')?.content ?? "";
+const authUrl = `${location.origin}${prefix}`;
+// Session attachment and storage without the automatic refresh middleware: that one only skips
+// URLs ending in `/v1/token` and would wait on itself under any other API prefix. The Refresh
+// button refreshes explicitly.
+const nhost = createNhostClient({
+  authUrl,
+  graphqlUrl: `${authUrl}/graphql`,
+  configure: [withServerSideSessionMiddleware],
+});
+
+const $ = (id) => document.getElementById(id);
+
+const KEYS = `query securityKeys($userId: uuid!) {
+  authUserSecurityKeys(where: { userId: { _eq: $userId } }) { id nickname }
+}`;
+const RENAME = `mutation renameSecurityKey($id: uuid!, $nickname: String) {
+  updateAuthUserSecurityKey(pk_columns: { id: $id }, _set: { nickname: $nickname }) { id nickname }
+}`;
+const REMOVE = `mutation removeSecurityKey($id: uuid!) {
+  deleteAuthUserSecurityKey(id: $id) { id }
+}`;
+
+function status(text, isError = false) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "";
+}
+
+function describe(err) {
+  const body = err?.body;
+  if (body?.message) return `${body.message} (${body.error})`;
+  if (body?.errors) return body.errors.map((e) => e.message).join("; ");
+  return err?.message ?? String(err);
+}
+
+/** Runs a button's action, reporting failures in the status line. */
+function action(id, run) {
+  $(id).addEventListener("click", async () => {
+    status("…");
+    try {
+      status((await run()) ?? "done");
+    } catch (err) {
+      status(describe(err), true);
+    }
+    await render();
+  });
+}
+
+/** The access token's payload as the server wrote it (decoded for display, not verified). */
+function claimsOf(accessToken) {
+  const payload = accessToken.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(payload), (c) => c.charCodeAt(0))));
+}
+
+async function render() {
+  const session = nhost.getUserSession();
+  const signedIn = Boolean(session);
+  const claims = signedIn ? claimsOf(session.accessToken) : null;
+  for (const id of ["add-key", "elevate", "refresh", "signout"]) $(id).disabled = !signedIn;
+  const rows = signedIn
+    ? [
+        ["signed in", "yes"],
+        ["user id", session.user?.id],
+        ["e-mail", `${session.user?.email} ${session.user?.emailVerified ? "(verified)" : "(unverified)"}`],
+        ["roles", session.user?.roles?.join(", ")],
+        ["expires", new Date(claims.exp * 1000).toISOString()],
+        ["refresh token", `${session.refreshToken.slice(0, 8)}…`],
+      ]
+    : [["signed in", "no"]];
+  $("session").replaceChildren(
+    ...rows.flatMap(([k, v]) => {
+      const dt = document.createElement("dt");
+      const dd = document.createElement("dd");
+      dt.textContent = k;
+      dd.textContent = v ?? "";
+      return [dt, dd];
+    }),
+  );
+  $("claims").textContent = signedIn ? JSON.stringify(claims, null, 2) : "";
+  await renderKeys(session);
+}
+
+async function renderKeys(session) {
+  if (!session) {
+    $("keys").replaceChildren();
+    return;
+  }
+  const { body } = await nhost.graphql.request({ query: KEYS, variables: { userId: session.user.id } });
+  $("keys").replaceChildren(
+    ...body.data.authUserSecurityKeys.map((key) => {
+      const li = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = key.nickname || "(no nickname)";
+      const rename = document.createElement("button");
+      rename.className = "secondary";
+      rename.textContent = "Rename";
+      rename.onclick = async () => {
+        const nickname = prompt("New nickname", key.nickname ?? "");
+        if (nickname === null) return;
+        try {
+          await nhost.graphql.request({ query: RENAME, variables: { id: key.id, nickname } });
+          status("key renamed");
+        } catch (err) {
+          status(describe(err), true);
+        }
+        await render();
+      };
+      const remove = document.createElement("button");
+      remove.className = "secondary";
+      remove.textContent = "Remove";
+      remove.onclick = async () => {
+        try {
+          await nhost.graphql.request({ query: REMOVE, variables: { id: key.id } });
+          status("key removed");
+        } catch (err) {
+          status(describe(err), true);
+        }
+        await render();
+      };
+      li.append(name, rename, remove);
+      return li;
+    }),
+  );
+}
+
+action("signup", async () => {
+  const email = $("email").value.trim();
+  const { body: optionsJSON } = await nhost.auth.signUpWebauthn({ email });
+  const credential = await startRegistration({ optionsJSON });
+  const { body } = await nhost.auth.verifySignUpWebauthn({ credential, nickname: $("nickname").value || undefined });
+  return body?.session ? "signed up" : "check your mail to verify the address, then sign in";
+});
+
+action("signin", async () => {
+  const email = $("email").value.trim();
+  const { body: optionsJSON } = await nhost.auth.signInWebauthn({ email });
+  const credential = await startAuthentication({ optionsJSON });
+  await nhost.auth.verifySignInWebauthn({ credential });
+  return "signed in";
+});
+
+action("signin-discoverable", async () => {
+  const { body: optionsJSON } = await nhost.auth.signInWebauthn({});
+  const credential = await startAuthentication({ optionsJSON });
+  await nhost.auth.verifySignInWebauthn({ credential });
+  return "signed in";
+});
+
+action("add-key", async () => {
+  const { body: optionsJSON } = await nhost.auth.addSecurityKey();
+  const credential = await startRegistration({ optionsJSON });
+  const nickname = $("nickname").value.trim() || undefined;
+  await nhost.auth.verifyAddSecurityKey({ credential, nickname });
+  return "key added";
+});
+
+action("elevate", async () => {
+  const { body: optionsJSON } = await nhost.auth.elevateWebauthn();
+  const credential = await startAuthentication({ optionsJSON });
+  const { body } = await nhost.auth.verifyElevateWebauthn({ credential });
+  if (body?.session) nhost.sessionStorage.set(body.session);
+  return "elevated: see x-hasura-auth-elevated";
+});
+
+action("refresh", async () => {
+  const session = await nhost.refreshSession(0);
+  return session ? "session refreshed" : "the session could not be refreshed";
+});
+
+action("signout", async () => {
+  await nhost.auth.signOut({ refreshToken: nhost.getUserSession()?.refreshToken });
+  nhost.clearSession();
+  return "signed out";
+});
+
+render().catch((err) => status(describe(err), true));

@@ -1,0 +1,80 @@
+//! The playground page at `/` (`AUTH_PLAYGROUND_ENABLED`) and its origin in ceremonies.
+
+use serde_json::json;
+
+use crate::support::TestApp;
+use crate::support::authenticator::SoftAuthenticator;
+
+/// The server's own origin with the test defaults (`AUTH_SERVER_URL` unset, port 4000).
+const SERVER_ORIGIN: &str = "http://localhost:4000";
+
+async fn fetch(app: &TestApp, path: &str) -> (u16, String, String) {
+    let res = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, res.text().await.unwrap())
+}
+
+async fn playground_is_served_and_its_origin_accepted(app: TestApp) {
+    let (status, content_type, page) = fetch(&app, "/").await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(page.contains(r#"<meta name="latchkey-api-prefix" content="">"#));
+    assert!(page.contains(r#"src="/playground/app.js""#));
+    let (status, content_type, script) = fetch(&app, "/playground/app.js").await;
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("text/javascript"),
+        "{content_type}"
+    );
+    assert!(script.contains("signUpWebauthn"), "the v4 SDK bundle");
+
+    // The page runs ceremonies from the server's origin: accepted while it is served.
+    let (session, _) = app
+        .sign_up_with(
+            "playground@example.test",
+            SoftAuthenticator::new(SERVER_ORIGIN),
+        )
+        .await;
+    assert!(session["accessToken"].is_string(), "{session}");
+
+    app.change_env(&[("AUTH_PLAYGROUND_ENABLED", "false")])
+        .await;
+    assert_eq!(fetch(&app, "/").await.0, 404);
+    assert_eq!(fetch(&app, "/playground/app.js").await.0, 404);
+    let options = app
+        .post(
+            "/signup/webauthn",
+            &json!({ "email": "no-playground@example.test" }),
+        )
+        .await;
+    let credential = SoftAuthenticator::new(SERVER_ORIGIN)
+        .register(&options.body)
+        .await;
+    let refused = app
+        .post(
+            "/signup/webauthn/verify",
+            &json!({ "credential": credential }),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+}
+both_backends!(playground_is_served_and_its_origin_accepted);
+
+async fn playground_sits_at_the_root_under_an_api_prefix(app: TestApp) {
+    let prefixed = app.restart_with(&[("AUTH_API_PREFIX", "/v1")]).await;
+    let (status, _, page) = fetch(&prefixed, "/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"<meta name="latchkey-api-prefix" content="/v1">"#));
+    assert_eq!(fetch(&prefixed, "/playground/app.js").await.0, 200);
+}
+both_backends!(playground_sits_at_the_root_under_an_api_prefix);
