@@ -258,14 +258,13 @@ impl Config {
         let (Some(server_url), Some(client_url)) = (server_url, client_url) else {
             return Err(ConfigErrors(v.errors));
         };
-        let mut webauthn = webauthn_settings(&mut v, &client_url);
-        // The playground is for trying Latchkey out: on for the zero-config SQLite run, off
-        // once a PostgreSQL URL is set. Its page talks to this server from the server's own
-        // origin, so that origin must be allowed in ceremonies too.
-        let playground_enabled = v.bool(
-            "AUTH_PLAYGROUND_ENABLED",
-            matches!(database, DatabaseUrl::Sqlite(_)),
-        );
+        // Trying Latchkey out needs no settings: with SQLite (the zero-config run) passkeys and
+        // the playground are on; once a PostgreSQL URL is set, upstream's defaults (off) apply.
+        let zero_config = matches!(database, DatabaseUrl::Sqlite(_));
+        let mut webauthn = webauthn_settings(&mut v, &client_url, zero_config);
+        // The playground's page talks to this server from the server's own origin, so that
+        // origin must be allowed in ceremonies too.
+        let playground_enabled = v.bool("AUTH_PLAYGROUND_ENABLED", zero_config);
         if playground_enabled {
             webauthn.playground_origin = Url::parse(&server_url.origin().ascii_serialization())
                 .ok()

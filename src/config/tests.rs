@@ -217,3 +217,22 @@ fn attestation_policy_needs_anchors_and_an_attestation() {
         assert!(err.contains(expected), "{vars:?}: {err}");
     }
 }
+
+#[test]
+fn passkeys_are_on_for_the_zero_config_run_and_off_as_upstream_with_postgres() {
+    assert!(config(&[]).unwrap().webauthn.enabled);
+    let pg = ("POSTGRES_CONNECTION", "postgres://db.example/auth");
+    assert!(!config(&[pg]).unwrap().webauthn.enabled);
+    assert!(
+        config(&[pg, ("AUTH_WEBAUTHN_ENABLED", "true")])
+            .unwrap()
+            .webauthn
+            .enabled
+    );
+    assert!(
+        !config(&[("AUTH_WEBAUTHN_ENABLED", "false")])
+            .unwrap()
+            .webauthn
+            .enabled
+    );
+}

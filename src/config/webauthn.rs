@@ -52,7 +52,13 @@ pub struct WebauthnConfig {
     pub attestation_policy: Option<AttestationPolicy>,
 }
 
-pub(super) fn webauthn_settings(v: &mut Vars, client_url: &Url) -> WebauthnConfig {
+/// `enabled_by_default`: upstream's default is off; the zero-config SQLite run turns it on
+/// so that `latchkey serve` alone is a working passkey server.
+pub(super) fn webauthn_settings(
+    v: &mut Vars,
+    client_url: &Url,
+    enabled_by_default: bool,
+) -> WebauthnConfig {
     let rp_id = v
         .get("AUTH_WEBAUTHN_RP_ID")
         .map(str::to_owned)
@@ -114,7 +120,7 @@ pub(super) fn webauthn_settings(v: &mut Vars, client_url: &Url) -> WebauthnConfi
         );
     }
     WebauthnConfig {
-        enabled: v.bool("AUTH_WEBAUTHN_ENABLED", false),
+        enabled: v.bool("AUTH_WEBAUTHN_ENABLED", enabled_by_default),
         rp_id,
         rp_name,
         rp_origins,
