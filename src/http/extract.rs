@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::ApiError;
 use crate::auth::{AccessClaims, Error};
+use crate::model::RequestContext;
 
 /// A JSON body; anything malformed, mistyped, with unknown fields, of the wrong content type
 /// or too large is Nhost's 400 `invalid-request`, never axum's plain-text rejection.
@@ -126,5 +127,25 @@ impl FromRequestParts<AppState> for MaybeBearer {
             None => Ok(MaybeBearer(None)),
             Some(token) => Ok(MaybeBearer(Some(app.auth.verify_access_token(token)?))),
         }
+    }
+}
+
+/// Who sent the request (address after trusted proxies, user agent), for the audit log.
+pub struct Client(pub RequestContext);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    #[tracing::instrument(skip_all)]
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        let trusted = &app.auth.runtime().config.rate_limits.trusted_proxies;
+        Ok(Client(super::ratelimit::request_context(
+            &parts.extensions,
+            &parts.headers,
+            trusted,
+        )))
     }
 }

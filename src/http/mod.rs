@@ -1,6 +1,7 @@
 //! HTTP transport: the route table, middleware, and one module per endpoint family.
 //! Handlers parse, make one domain call, and map the result.
 
+mod audit;
 mod dto;
 mod elevate;
 pub mod error;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/token", post(token::refresh))
         .route("/token/verify", post(token::verify))
         .route("/user", get(user::get_user))
+        .route("/user/audit", get(audit::list))
         .route("/user/deanonymize", post(password::deanonymize))
         .route("/user/email/change", post(password::change_email))
         .route(

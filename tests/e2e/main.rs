@@ -9,6 +9,7 @@
 #[macro_use]
 mod support;
 
+mod audit;
 mod cli;
 mod email;
 mod graphql;
