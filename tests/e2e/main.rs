@@ -15,6 +15,7 @@ mod email;
 mod graphql;
 mod keys;
 mod migrations;
+mod openapi;
 mod operability;
 mod password;
 mod ratelimit;
