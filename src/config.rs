@@ -106,6 +106,9 @@ pub struct OperationsConfig {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// `LATCHKEY_SHUTDOWN_TIMEOUT`: how long in-flight requests may finish after SIGTERM.
     pub shutdown_timeout: Duration,
+    /// `LATCHKEY_AUDIT_RETENTION_DAYS`: audit-log rows older than this are deleted; `None`
+    /// (the value 0) keeps them forever.
+    pub audit_retention: Option<Duration>,
 }
 
 /// Every bad variable, named, so one start tells the operator everything to fix.
@@ -388,6 +391,10 @@ fn operations_settings(v: &mut Vars) -> OperationsConfig {
         log_text: v.bool("AUTH_LOG_FORMAT_TEXT", false),
         metrics_addr,
         shutdown_timeout: v.seconds("LATCHKEY_SHUTDOWN_TIMEOUT", 30),
+        audit_retention: match v.number::<u64>("LATCHKEY_AUDIT_RETENTION_DAYS", 90) {
+            0 => None,
+            days => Some(Duration::from_secs(days.saturating_mul(86_400))),
+        },
     }
 }
 
@@ -438,6 +445,7 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_LOG_FORMAT_TEXT",
     "LATCHKEY_METRICS_ADDR",
     "LATCHKEY_SHUTDOWN_TIMEOUT",
+    "LATCHKEY_AUDIT_RETENTION_DAYS",
     "AUTH_RATE_LIMIT_ENABLE",
     "AUTH_RATE_LIMIT_GLOBAL_BURST",
     "AUTH_RATE_LIMIT_GLOBAL_INTERVAL",

@@ -1,6 +1,7 @@
 //! The domain: sessions, tokens, sign-up rules, WebAuthn ceremonies, elevation.
 //! No HTTP types and no SQL here; storage is reached through `store::Store`.
 
+pub(crate) mod audit;
 mod authenticators;
 mod clock;
 mod error;

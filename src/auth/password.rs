@@ -13,8 +13,8 @@ use super::signup::{
 use super::tickets::{TicketKind, TicketMail, new_ticket, stored_ticket};
 use super::{AccessClaims, Auth, Runtime, Session, check_user, hibp};
 use crate::mail::Template;
-use crate::model::{NewUser, Secret, UserId};
-use crate::store::{AuditEvent, Conflict, Deanonymize, Inserted, Revoke};
+use crate::model::{NewUser, RequestContext, Secret, UserId};
+use crate::store::{Conflict, Deanonymize, Inserted, Revoke};
 
 /// Passwords longer than this are refused (Nhost's OpenAPI `maxLength`); bcrypt reads at
 /// most 72 bytes anyway.
@@ -105,14 +105,7 @@ impl Auth {
         user_id: UserId,
     ) -> Result<()> {
         tracing::info!(event, %user_id, "credential changed");
-        self.store
-            .record_event(&AuditEvent {
-                event,
-                user_id: Some(user_id),
-                detail: json!({}),
-                now: self.now(),
-            })
-            .await?;
+        self.audit(None, event, Some(user_id), json!({})).await;
         Ok(())
     }
 
@@ -121,6 +114,7 @@ impl Auth {
     #[instrument(skip_all)]
     pub async fn sign_up_with_password(
         &self,
+        ctx: &RequestContext,
         email: &str,
         password: Secret,
         options: SignUpOptions,
@@ -163,6 +157,9 @@ impl Auth {
             Inserted::New(_) => {}
             Inserted::Conflict(_) => return Err(Error::EmailTaken),
         }
+        let detail = json!({ "method": "password" });
+        self.audit(Some(ctx), "user.signed_up", Some(user.id), detail)
+            .await;
         if rt.config.disable_new_users {
             return Err(Error::UserDisabled);
         }
@@ -187,11 +184,37 @@ impl Auth {
     #[instrument(skip_all)]
     pub async fn sign_in_with_password(
         &self,
+        ctx: &RequestContext,
         email: &str,
         password: Secret,
     ) -> Result<PasswordSignIn> {
+        let mut who = None;
+        let result = self.password_signin(email, password, &mut who).await;
+        match &result {
+            Ok(PasswordSignIn::Mfa(_)) => {
+                let detail = json!({ "method": "password" });
+                self.audit(Some(ctx), "signin.mfa_required", who, detail)
+                    .await;
+            }
+            Ok(PasswordSignIn::Session(_)) => {
+                self.audit_signin(ctx, "password", who, Ok(())).await;
+            }
+            Err(err) => self.audit_signin(ctx, "password", who, Err(err)).await,
+        }
+        result
+    }
+
+    /// The sign-in itself; `who` is set once the e-mail names an existing user, so a failed
+    /// attempt is logged against the account it targeted.
+    async fn password_signin(
+        &self,
+        email: &str,
+        password: Secret,
+        who: &mut Option<UserId>,
+    ) -> Result<PasswordSignIn> {
         let rt = self.runtime();
         let user = self.store.find_user_by_email(email).await?;
+        *who = user.as_ref().map(|u| u.id);
         let hash = match &user {
             Some(user) => self.store.password_hash_of(user.id).await?,
             None => None,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::Auth;
 use super::error::{Error, Result};
 use crate::config::Limit;
+use crate::model::RequestContext;
 
 /// Nhost's buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +36,8 @@ impl Auth {
     // Nhost: sliding windows in process memory (or memcache); here fixed windows in the
     // database shared by replicas. A fixed window can admit up to twice the burst across a
     // window boundary; the bound per window is exact.
-    pub async fn rate_limit(&self, buckets: &[Bucket], client: &str) -> Result<()> {
+    pub async fn rate_limit(&self, buckets: &[Bucket], ctx: &RequestContext) -> Result<()> {
+        let client = ctx.ip.as_str();
         let rt = self.runtime();
         let limits = &rt.config.rate_limits;
         if !limits.enabled {
@@ -66,6 +68,12 @@ impl Auth {
                 .count_hit(bucket.name(), key, window_start, window_end)
                 .await?;
             if hits > limit.burst {
+                // Once per client, bucket and window: a flood must not flood the log too.
+                if hits == limit.burst.saturating_add(1) {
+                    let detail = serde_json::json!({ "bucket": bucket.name() });
+                    self.audit(Some(ctx), "request.rate_limited", None, detail)
+                        .await;
+                }
                 metrics::counter!("latchkey_rate_limited_total", "bucket" => bucket.name())
                     .increment(1);
                 let retry_after = (window_end - now)

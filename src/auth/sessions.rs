@@ -6,8 +6,8 @@ use tracing::warn;
 use super::error::{Error, Result};
 use super::tokens::{hash_refresh_token, new_refresh_token};
 use super::{Auth, Runtime, check_user};
-use crate::model::{NewUser, RefreshTokenId, Secret, Timestamp, User, UserId};
-use crate::store::{AuditEvent, Inserted, NewRefreshToken, Rotation};
+use crate::model::{NewUser, RefreshTokenId, RequestContext, Secret, Timestamp, User, UserId};
+use crate::store::{Inserted, NewRefreshToken, Rotation};
 
 /// A signed-in session as Nhost returns it.
 #[derive(Debug)]
@@ -114,7 +114,7 @@ impl Auth {
     /// `POST /token`: rotates the refresh token in place (same id, new value, sliding expiry).
     /// A token that was already rotated away revokes its whole family.
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, refresh_token: &str) -> Result<Session> {
+    pub async fn refresh(&self, ctx: &RequestContext, refresh_token: &str) -> Result<Session> {
         let rt = self.runtime();
         let now = self.now();
         let (new_token, new_hash) = new_refresh_token();
@@ -134,14 +134,9 @@ impl Auth {
                 metrics::counter!("latchkey_refresh_token_reuse_total").increment(1);
                 warn!(event = "refresh_token.reused", %user_id, family = %id,
                       "rotated refresh token presented again: family revoked");
-                self.store
-                    .record_event(&AuditEvent {
-                        event: "refresh_token.reused",
-                        user_id: Some(user_id),
-                        detail: json!({ "refreshTokenId": id.to_string() }),
-                        now,
-                    })
-                    .await?;
+                let detail = json!({ "refreshTokenId": id.to_string() });
+                self.audit(Some(ctx), "refresh_token.reused", Some(user_id), detail)
+                    .await;
                 return Err(Error::InvalidRefreshToken);
             }
         };
@@ -184,6 +179,7 @@ impl Auth {
     /// `POST /signin/anonymous`.
     pub async fn sign_in_anonymous(
         &self,
+        ctx: &RequestContext,
         display_name: Option<String>,
         locale: Option<String>,
         metadata: Option<serde_json::Value>,
@@ -229,6 +225,10 @@ impl Auth {
             .get_user(user.id)
             .await?
             .ok_or(Error::BadCredentials)?;
-        self.finish_session(&rt, stored, pending, SessionKind::Anonymous)
+        let session = self.finish_session(&rt, stored, pending, SessionKind::Anonymous)?;
+        let detail = json!({ "method": "anonymous" });
+        self.audit(Some(ctx), "user.signed_up", Some(session.user.id), detail)
+            .await;
+        Ok(session)
     }
 }

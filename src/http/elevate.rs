@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::AppState;
 use super::dto::{CredentialAssertionResponse, SessionPayload};
 use super::error::ApiError;
-use super::extract::{Bearer, Json};
+use super::extract::{Bearer, Client, Json};
 
 /// POST /elevate/webauthn: request options for the bearer's own keys (any body is ignored;
 /// hasura-auth-js v2 sends the e-mail).
@@ -32,12 +32,13 @@ pub struct ElevateWebauthnVerifyRequest {
 /// POST /elevate/webauthn/verify: a new session with the elevated claim.
 pub async fn webauthn_verify(
     State(app): State<AppState>,
+    Client(ctx): Client,
     Bearer(claims): Bearer,
     Json(body): Json<ElevateWebauthnVerifyRequest>,
 ) -> Result<AxumJson<SessionPayload>, ApiError> {
     let session = app
         .auth
-        .finish_elevation(&claims, body.credential.try_into()?)
+        .finish_elevation(&ctx, &claims, body.credential.try_into()?)
         .await?;
     Ok(AxumJson(SessionPayload::of(Some(session))))
 }

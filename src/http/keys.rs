@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::dto::{KeySignals, SecurityKey};
 use super::error::ApiError;
-use super::extract::{Bearer, Json, Path, Query};
+use super::extract::{Bearer, Client, Json, Path, Query};
 use crate::model::SecurityKeyId;
 
 /// GET /user/webauthn/signals: the arguments for the WebAuthn Signal API, ready to pass.
@@ -41,13 +41,14 @@ pub struct UpdateSecurityKeyRequest {
 /// PATCH /user/webauthn/keys/{id}: renames one of the bearer's keys.
 pub async fn rename(
     State(app): State<AppState>,
+    Client(ctx): Client,
     Bearer(claims): Bearer,
     Path(id): Path<Uuid>,
     Json(body): Json<UpdateSecurityKeyRequest>,
 ) -> Result<AxumJson<SecurityKey>, ApiError> {
     let key = app
         .auth
-        .rename_key(&claims, SecurityKeyId::from_uuid(id), body.nickname)
+        .rename_key(&ctx, &claims, SecurityKeyId::from_uuid(id), body.nickname)
         .await?;
     Ok(AxumJson(SecurityKey::from_domain(key)))
 }
@@ -63,12 +64,13 @@ pub struct DeleteSecurityKeyQuery {
 /// deletes the user's last way to sign in.
 pub async fn delete(
     State(app): State<AppState>,
+    Client(ctx): Client,
     Bearer(claims): Bearer,
     Path(id): Path<Uuid>,
     Query(query): Query<DeleteSecurityKeyQuery>,
 ) -> Result<AxumJson<&'static str>, ApiError> {
     app.auth
-        .delete_key(&claims, SecurityKeyId::from_uuid(id), query.force)
+        .delete_key(&ctx, &claims, SecurityKeyId::from_uuid(id), query.force)
         .await?;
     Ok(AxumJson("OK"))
 }

@@ -26,6 +26,28 @@ pub async fn healthz_unprefixed() -> AxumJson<Value> {
     AxumJson(json!({ "status": "ok" }))
 }
 
+/// The OpenAPI document: upstream's, cut to the routes served here, plus Latchkey's own
+/// (built by `scripts/openapi-build`; a test checks it against the route table).
+pub const OPENAPI: &str = include_str!("../../openapi/latchkey.json");
+
+/// GET /openapi.json, with `servers` naming this server's API prefix.
+pub async fn openapi(State(app): State<AppState>) -> Response {
+    let Ok(mut doc) = serde_json::from_str::<Value>(OPENAPI) else {
+        return ApiError::from(crate::auth::Error::Internal("openapi document".into()))
+            .into_response();
+    };
+    let prefix = app.auth.runtime().config.api_prefix.clone();
+    let url = if prefix.is_empty() {
+        "/".to_owned()
+    } else {
+        prefix
+    };
+    if let Some(doc) = doc.as_object_mut() {
+        doc.insert("servers".into(), json!([{ "url": url }]));
+    }
+    AxumJson(doc).into_response()
+}
+
 /// GET /version.
 pub async fn version() -> AxumJson<Value> {
     AxumJson(json!({ "version": env!("CARGO_PKG_VERSION") }))
@@ -92,4 +114,60 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
         );
     }
     (status, AxumJson(Value::Object(body))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::OPENAPI;
+    use crate::http::route_table;
+
+    /// The served document lists exactly the routes the router serves: a route added without
+    /// documentation, or documentation for a route that is gone, fails here.
+    #[test]
+    fn openapi_matches_the_route_table() {
+        let doc: Value = serde_json::from_str(OPENAPI).unwrap();
+        let methods = ["get", "head", "post", "put", "patch", "delete", "options"];
+        let documented: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|m| methods.contains(&m.as_str()))
+                    .map(move |m| (m.clone(), path.clone()))
+            })
+            .collect();
+        let served: BTreeSet<(String, String)> = route_table()
+            .into_iter()
+            .map(|(m, p)| (m.to_owned(), p.to_owned()))
+            .collect();
+        let undocumented: Vec<_> = served.difference(&documented).collect();
+        let not_served: Vec<_> = documented.difference(&served).collect();
+        assert!(
+            undocumented.is_empty() && not_served.is_empty(),
+            "run scripts/openapi-build; undocumented: {undocumented:?}, not served: {not_served:?}"
+        );
+    }
+
+    /// Every operation of the document has an id and a response for errors, so clients
+    /// generated from it handle Nhost's error JSON everywhere.
+    #[test]
+    fn every_operation_has_an_id_and_error_response() {
+        let doc: Value = serde_json::from_str(OPENAPI).unwrap();
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                if method == "parameters" {
+                    continue;
+                }
+                assert!(op["operationId"].is_string(), "{method} {path}");
+                assert!(op["responses"]["default"].is_object(), "{method} {path}");
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! HTTP transport: the route table, middleware, and one module per endpoint family.
 //! Handlers parse, make one domain call, and map the result.
 
+mod audit;
 mod dto;
 mod elevate;
 pub mod error;
@@ -24,10 +25,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{MethodFilter, MethodRouter, get, on};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::{Span, error, info_span};
@@ -44,65 +46,143 @@ pub struct AppState {
     pub auth: Arc<Auth>,
 }
 
-/// Every route, in OpenAPI order, under `AUTH_API_PREFIX`.
+/// An HTTP method the route table uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Head,
+    Post,
+    Patch,
+    Delete,
+}
+
+impl Verb {
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Head => MethodFilter::HEAD,
+            Verb::Post => MethodFilter::POST,
+            Verb::Patch => MethodFilter::PATCH,
+            Verb::Delete => MethodFilter::DELETE,
+        }
+    }
+
+    /// Lower case, as OpenAPI writes operations.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::Head => "head",
+            Verb::Post => "post",
+            Verb::Patch => "patch",
+            Verb::Delete => "delete",
+        }
+    }
+}
+
+/// One row of the route table. The router is built from these rows and nothing else, so
+/// the list `route_table` gives (and the OpenAPI test checks) cannot drift from what is
+/// served.
+pub struct Route {
+    pub verb: Verb,
+    pub path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    /// Hands the handler a value through `axum::Extension`.
+    fn with_extension<E: Clone + Send + Sync + 'static>(mut self, value: E) -> Self {
+        self.handler = self.handler.layer(axum::Extension(value));
+        self
+    }
+}
+
+fn route<H, T>(verb: Verb, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Route {
+        verb,
+        path,
+        handler: on(verb.filter(), handler),
+    }
+}
+
+/// Every route under `AUTH_API_PREFIX`, in OpenAPI order. `/metrics` is here unless it has
+/// its own listener (`LATCHKEY_METRICS_ADDR`).
+fn api_routes(metrics_on_api: bool) -> Vec<Route> {
+    use Verb::*;
+    let mut routes = vec![
+        route(Get, "/.well-known/jwks.json", meta::jwks),
+        route(Get, "/.well-known/webauthn", meta::well_known_webauthn),
+        route(Post, "/change-env", meta::change_env),
+        route(Post, "/elevate/webauthn", elevate::webauthn),
+        route(Post, "/elevate/webauthn/verify", elevate::webauthn_verify),
+        route(Post, "/graphql", graphql::handle).with_extension(graphql::schema()),
+        route(Get, "/healthz", meta::healthz),
+        route(Head, "/healthz", meta::healthz_head),
+        route(Get, "/openapi.json", meta::openapi),
+        route(Get, "/readyz", meta::readyz),
+        route(Post, "/signin/anonymous", signin::anonymous),
+        route(Post, "/signin/email-password", password::sign_in),
+        route(Post, "/signin/webauthn", signin::webauthn),
+        route(Post, "/signin/webauthn/verify", signin::webauthn_verify),
+        route(Post, "/signout", token::sign_out),
+        route(Post, "/signup/email-password", password::sign_up),
+        route(Post, "/signup/webauthn", signup::webauthn),
+        route(Post, "/signup/webauthn/verify", signup::webauthn_verify),
+        route(Post, "/token", token::refresh),
+        route(Post, "/token/verify", token::verify),
+        route(Get, "/user", user::get_user),
+        route(Get, "/user/audit", audit::list),
+        route(Post, "/user/deanonymize", password::deanonymize),
+        route(Post, "/user/email/change", password::change_email),
+        route(
+            Post,
+            "/user/email/send-verification-email",
+            user::send_verification_email,
+        ),
+        route(Post, "/user/password", password::change),
+        route(Post, "/user/password/reset", password::reset),
+        route(Post, "/user/webauthn/add", user::webauthn_add),
+        route(Get, "/user/webauthn/keys", keys::list),
+        route(Patch, "/user/webauthn/keys/{id}", keys::rename),
+        route(Delete, "/user/webauthn/keys/{id}", keys::delete),
+        route(Get, "/user/webauthn/signals", keys::signals),
+        route(Post, "/user/webauthn/verify", user::webauthn_verify),
+        route(Get, "/verify", verify::verify),
+        route(Get, "/version", meta::version),
+    ];
+    if metrics_on_api {
+        routes.push(route(Get, "/metrics", metrics::render));
+    }
+    routes
+}
+
+/// `(method, path)` of every route under the API prefix, `/metrics` included.
+pub fn route_table() -> Vec<(&'static str, &'static str)> {
+    api_routes(true)
+        .iter()
+        .map(|r| (r.verb.name(), r.path))
+        .collect()
+}
+
+/// Every route, under `AUTH_API_PREFIX`.
 pub fn router(state: AppState) -> Router {
     // Installed before the first request, so nothing recorded is lost.
     let _ = metrics::handle();
     let prefix = state.auth.runtime().config.api_prefix.clone();
-    let api = Router::new()
-        .route("/.well-known/jwks.json", get(meta::jwks))
-        .route("/.well-known/webauthn", get(meta::well_known_webauthn))
-        .route("/change-env", post(meta::change_env))
-        .route("/elevate/webauthn", post(elevate::webauthn))
-        .route("/elevate/webauthn/verify", post(elevate::webauthn_verify))
-        .route(
-            "/graphql",
-            post(graphql::handle).layer(axum::Extension(graphql::schema())),
-        )
-        .route("/healthz", get(meta::healthz).head(meta::healthz_head))
-        .route("/readyz", get(meta::readyz))
-        .route("/signin/anonymous", post(signin::anonymous))
-        .route("/signin/email-password", post(password::sign_in))
-        .route("/signin/webauthn", post(signin::webauthn))
-        .route("/signin/webauthn/verify", post(signin::webauthn_verify))
-        .route("/signout", post(token::sign_out))
-        .route("/signup/email-password", post(password::sign_up))
-        .route("/signup/webauthn", post(signup::webauthn))
-        .route("/signup/webauthn/verify", post(signup::webauthn_verify))
-        .route("/token", post(token::refresh))
-        .route("/token/verify", post(token::verify))
-        .route("/user", get(user::get_user))
-        .route("/user/deanonymize", post(password::deanonymize))
-        .route("/user/email/change", post(password::change_email))
-        .route(
-            "/user/email/send-verification-email",
-            post(user::send_verification_email),
-        )
-        .route("/user/password", post(password::change))
-        .route("/user/password/reset", post(password::reset))
-        .route("/user/webauthn/add", post(user::webauthn_add))
-        .route("/user/webauthn/keys", get(keys::list))
-        .route(
-            "/user/webauthn/keys/{id}",
-            patch(keys::rename).delete(keys::delete),
-        )
-        .route("/user/webauthn/signals", get(keys::signals))
-        .route("/user/webauthn/verify", post(user::webauthn_verify))
-        .route("/verify", get(verify::verify))
-        .route("/version", get(meta::version));
-    // With LATCHKEY_METRICS_ADDR, `/metrics` is served on its own listener instead.
-    let api = if state
+    let metrics_on_api = state
         .auth
         .runtime()
         .config
         .operations
         .metrics_addr
-        .is_none()
-    {
-        api.route("/metrics", get(metrics::render))
-    } else {
-        api
-    };
+        .is_none();
+    // Rows with the same path merge into one method router.
+    let api = api_routes(metrics_on_api)
+        .into_iter()
+        .fold(Router::new(), |api, r| api.route(r.path, r.handler));
     // The playground lives at the root whatever the prefix (it 404s when disabled).
     let playground = Router::new()
         .route("/", get(playground::index))

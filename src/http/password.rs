@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::dto::{Session, SessionPayload, SignUpOptions};
 use super::error::ApiError;
-use super::extract::{Bearer, Json, MaybeBearer};
+use super::extract::{Bearer, Client, Json, MaybeBearer};
 use super::user::OptionsRedirectTo;
 use crate::auth::{DeanonymizeMethod, PasswordSignIn};
 use crate::model::Secret;
@@ -24,12 +24,13 @@ pub struct SignUpEmailPasswordRequest {
 /// POST /signup/email-password: `{session}`, or `{}` when the e-mail must be verified.
 pub async fn sign_up(
     State(app): State<AppState>,
+    Client(ctx): Client,
     Json(body): Json<SignUpEmailPasswordRequest>,
 ) -> Result<AxumJson<SessionPayload>, ApiError> {
     let options = body.options.unwrap_or_default().into();
     let session = app
         .auth
-        .sign_up_with_password(&body.email, Secret::new(body.password), options)
+        .sign_up_with_password(&ctx, &body.email, Secret::new(body.password), options)
         .await?;
     Ok(AxumJson(SessionPayload::of(session)))
 }
@@ -57,11 +58,12 @@ pub struct SignInEmailPasswordResponse {
 /// POST /signin/email-password: `{session}`, or `{mfa: {ticket}}` when TOTP is active.
 pub async fn sign_in(
     State(app): State<AppState>,
+    Client(ctx): Client,
     Json(body): Json<SignInEmailPasswordRequest>,
 ) -> Result<AxumJson<SignInEmailPasswordResponse>, ApiError> {
     let signed_in = app
         .auth
-        .sign_in_with_password(&body.email, Secret::new(body.password))
+        .sign_in_with_password(&ctx, &body.email, Secret::new(body.password))
         .await?;
     Ok(AxumJson(match signed_in {
         PasswordSignIn::Session(s) => SignInEmailPasswordResponse {

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Extensions, HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
@@ -10,6 +11,7 @@ use ipnet::IpNet;
 use super::AppState;
 use super::error::ApiError;
 use crate::auth::ratelimit::Bucket;
+use crate::model::RequestContext;
 
 /// Endpoints that send e-mail (Nhost's e-mail bucket).
 const EMAIL_PATHS: &[&str] = &[
@@ -66,6 +68,22 @@ pub fn client_ip(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[I
     peer.to_string()
 }
 
+/// Who sent a request, for rate limits and the audit log.
+pub fn request_context(
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+) -> RequestContext {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    RequestContext::new(client_ip(peer, forwarded, trusted), user_agent)
+}
+
 /// Counts the request in its buckets and answers 429 when one is full.
 pub async fn limit(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let rt = app.auth.runtime();
@@ -79,16 +97,12 @@ pub async fn limit(State(app): State<AppState>, req: Request, next: Next) -> Res
     if EXEMPT_PATHS.contains(&path) {
         return next.run(req).await;
     }
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let client = client_ip(peer, forwarded, &rt.config.rate_limits.trusted_proxies);
-    match app.auth.rate_limit(&buckets(path), &client).await {
+    let ctx = request_context(
+        req.extensions(),
+        req.headers(),
+        &rt.config.rate_limits.trusted_proxies,
+    );
+    match app.auth.rate_limit(&buckets(path), &ctx).await {
         Ok(()) => next.run(req).await,
         Err(err) => ApiError::from(err).into_response(),
     }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::AppState;
 use super::dto::{CredentialAssertionResponse, SessionPayload};
 use super::error::ApiError;
-use super::extract::{Json, JsonOrEmpty};
+use super::extract::{Client, Json, JsonOrEmpty};
 
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -21,12 +21,13 @@ pub struct SignInAnonymousRequest {
 /// POST /signin/anonymous.
 pub async fn anonymous(
     State(app): State<AppState>,
+    Client(ctx): Client,
     JsonOrEmpty(body): JsonOrEmpty<SignInAnonymousRequest>,
 ) -> Result<AxumJson<SessionPayload>, ApiError> {
     let metadata = body.metadata.map(Value::Object);
     let session = app
         .auth
-        .sign_in_anonymous(body.display_name, body.locale, metadata)
+        .sign_in_anonymous(&ctx, body.display_name, body.locale, metadata)
         .await?;
     Ok(AxumJson(SessionPayload::of(Some(session))))
 }
@@ -59,11 +60,12 @@ pub struct SignInWebauthnVerifyRequest {
 /// POST /signin/webauthn/verify.
 pub async fn webauthn_verify(
     State(app): State<AppState>,
+    Client(ctx): Client,
     Json(body): Json<SignInWebauthnVerifyRequest>,
 ) -> Result<AxumJson<SessionPayload>, ApiError> {
     let session = app
         .auth
-        .finish_passkey_signin(body.credential.try_into()?)
+        .finish_passkey_signin(&ctx, body.credential.try_into()?)
         .await?;
     Ok(AxumJson(SessionPayload::of(Some(session))))
 }

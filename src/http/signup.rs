@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::AppState;
 use super::dto::{CredentialCreationResponse, SessionPayload, SignUpOptions};
 use super::error::ApiError;
-use super::extract::Json;
+use super::extract::{Client, Json};
 use crate::auth::SignUpOptions as DomainSignUpOptions;
 
 #[derive(Deserialize)]
@@ -66,6 +66,7 @@ pub struct SignUpWebauthnVerifyRequest {
 /// POST /signup/webauthn/verify: `{session}`, or `{}` when the e-mail must be verified.
 pub async fn webauthn_verify(
     State(app): State<AppState>,
+    Client(ctx): Client,
     Json(body): Json<SignUpWebauthnVerifyRequest>,
 ) -> Result<AxumJson<SessionPayload>, ApiError> {
     let credential = body.credential.try_into()?;
@@ -74,7 +75,7 @@ pub async fn webauthn_verify(
     let nickname = body.nickname.or(inner_nickname);
     let session = app
         .auth
-        .finish_passkey_signup(credential, options, nickname)
+        .finish_passkey_signup(&ctx, credential, options, nickname)
         .await?;
     Ok(AxumJson(SessionPayload::of(session)))
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::dto::Session;
 use super::error::ApiError;
-use super::extract::{Json, JsonOrEmpty, MaybeBearer};
+use super::extract::{Client, Json, JsonOrEmpty, MaybeBearer};
 use crate::auth::Error;
 
 #[derive(Deserialize)]
@@ -20,13 +20,14 @@ pub struct RefreshTokenRequest {
 /// POST /token: rotates the refresh token; answers a bare `Session`.
 pub async fn refresh(
     State(app): State<AppState>,
+    Client(ctx): Client,
     Json(body): Json<RefreshTokenRequest>,
 ) -> Result<AxumJson<Session>, ApiError> {
     // The spec's UUID pattern: anything else cannot be a token we issued.
     if Uuid::parse_str(&body.refresh_token).is_err() {
         return Err(ApiError::invalid_request());
     }
-    let session = app.auth.refresh(&body.refresh_token).await?;
+    let session = app.auth.refresh(&ctx, &body.refresh_token).await?;
     Ok(AxumJson(session.into()))
 }
 

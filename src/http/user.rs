@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::AppState;
 use super::dto::{CredentialCreationResponse, User};
 use super::error::ApiError;
-use super::extract::{Bearer, Json};
+use super::extract::{Bearer, Client, Json};
 
 /// GET /user: the bearer's user.
 pub async fn get_user(
@@ -45,13 +45,14 @@ pub struct VerifyAddSecurityKeyResponse {
 /// POST /user/webauthn/verify: stores the new key of the bearer.
 pub async fn webauthn_verify(
     State(app): State<AppState>,
+    Client(ctx): Client,
     Bearer(claims): Bearer,
     Json(body): Json<VerifyAddSecurityKeyRequest>,
 ) -> Result<AxumJson<VerifyAddSecurityKeyResponse>, ApiError> {
     let credential = body.credential.try_into()?;
     let key = app
         .auth
-        .finish_key_registration(&claims, credential, body.nickname)
+        .finish_key_registration(&ctx, &claims, credential, body.nickname)
         .await?;
     Ok(AxumJson(VerifyAddSecurityKeyResponse {
         id: key.id.to_string(),

@@ -1,10 +1,12 @@
 //! Plain data shared by every layer: identifiers, users, keys, challenges, secrets. No I/O.
 
+mod context;
 mod ids;
 mod secret;
 mod user;
 mod webauthn;
 
+pub use context::{AuditEntry, RequestContext, USER_AGENT_MAX};
 pub use ids::{ChallengeId, CredentialId, RefreshTokenId, SecurityKeyId, UserId};
 pub use secret::Secret;
 pub use user::{NewUser, User};

@@ -7,8 +7,8 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::model::{
-    Challenge, CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose, RefreshTokenId,
-    SecurityKey, SecurityKeyId, Timestamp, User, UserId,
+    AuditEntry, Challenge, CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose,
+    RefreshTokenId, RequestContext, SecurityKey, SecurityKeyId, Timestamp, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -109,13 +109,16 @@ pub struct PoolStats {
     pub max: u32,
 }
 
-/// A security event worth keeping (clone suspicion, refresh-token reuse).
+/// A security event worth keeping (sign-ins, key changes, clone suspicion, token reuse).
+/// `detail` never holds a secret: ids, reasons and names only.
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub event: &'static str,
     pub user_id: Option<UserId>,
     pub detail: serde_json::Value,
     pub now: Timestamp,
+    /// Client address and user agent; `None` for events no request caused.
+    pub context: Option<RequestContext>,
 }
 
 #[async_trait]
@@ -370,8 +373,32 @@ pub trait ServerStore: Send + Sync {
     async fn close(&self);
 }
 
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// The user's own events, newest first (ties by id), at most `limit`, none older than
+    /// `since`. With `before`, only events after that one in this order; an id that is not
+    /// one of the user's events gives an empty page.
+    async fn audit_events_of(
+        &self,
+        user_id: UserId,
+        before: Option<uuid::Uuid>,
+        since: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Deletes at most `batch` events created before `cutoff` and says how many went, so a
+    /// large backlog is cleared in short statements instead of one long lock.
+    async fn sweep_audit_log(&self, cutoff: Timestamp, batch: u32) -> Result<u64, StoreError>;
+}
+
 pub trait Store:
-    UserStore + KeyStore + ChallengeStore + SessionStore + TicketStore + PasswordStore + ServerStore
+    UserStore
+    + KeyStore
+    + ChallengeStore
+    + SessionStore
+    + TicketStore
+    + PasswordStore
+    + ServerStore
+    + AuditStore
 {
 }
 impl<
@@ -381,7 +408,8 @@ impl<
         + SessionStore
         + TicketStore
         + PasswordStore
-        + ServerStore,
+        + ServerStore
+        + AuditStore,
 > Store for T
 {
 }

@@ -9,11 +9,13 @@
 #[macro_use]
 mod support;
 
+mod audit;
 mod cli;
 mod email;
 mod graphql;
 mod keys;
 mod migrations;
+mod openapi;
 mod operability;
 mod password;
 mod playground;

@@ -11,9 +11,9 @@ use super::{from_json, observe, policy, to_json, user_id_from_handle};
 use crate::auth::error::{Error, Result};
 use crate::auth::sessions::SessionKind;
 use crate::auth::signup::email_valid;
-use crate::auth::{AccessClaims, Auth, Runtime, Session, check_user};
-use crate::model::{CredentialId, Purpose, SecurityKey, User, UserId};
-use crate::store::{AuditEvent, KeyUse};
+use crate::auth::{AccessClaims, Auth, Runtime, Session, audit, check_user};
+use crate::model::{CredentialId, Purpose, RequestContext, SecurityKey, User, UserId};
+use crate::store::KeyUse;
 
 /// `PublicKeyCredentialRequestOptions` as JSON, ready for `navigator.credentials.get`.
 pub struct RequestOptions(pub serde_json::Value);
@@ -58,11 +58,26 @@ impl Auth {
     /// `POST /signin/webauthn/verify`: checks the assertion against the keys of the user the
     /// challenge was bound to (or, for discoverable sign-in, the user named by the handle).
     #[instrument(skip_all)]
-    pub async fn finish_passkey_signin(&self, credential: PublicKeyCredential) -> Result<Session> {
-        observe(Purpose::Signin, self.passkey_signin(credential).await)
+    pub async fn finish_passkey_signin(
+        &self,
+        ctx: &RequestContext,
+        credential: PublicKeyCredential,
+    ) -> Result<Session> {
+        let mut who = None;
+        let result = self.passkey_signin(ctx, credential, &mut who).await;
+        let outcome = result.as_ref().map(|_| ());
+        self.audit_signin(ctx, "webauthn", who, outcome).await;
+        observe(Purpose::Signin, result)
     }
 
-    async fn passkey_signin(&self, credential: PublicKeyCredential) -> Result<Session> {
+    /// The sign-in itself; `who` is set once the challenge or handle names a user, so a
+    /// failed attempt is logged against the account it targeted.
+    async fn passkey_signin(
+        &self,
+        ctx: &RequestContext,
+        credential: PublicKeyCredential,
+        who: &mut Option<UserId>,
+    ) -> Result<Session> {
         let rt = self.webauthn_runtime()?;
         let taken = self
             .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Signin)
@@ -78,9 +93,10 @@ impl Auth {
             (None, Some(named)) => named,
             (None, None) => return Err(Error::InvalidRequest("userHandle required")),
         };
+        *who = Some(user_id);
         let state: AssertionState = from_json(&taken.state)?;
         let user = self
-            .verify_assertion(&rt, user_id, &credential, state)
+            .verify_assertion(ctx, &rt, user_id, &credential, state)
             .await?;
         check_user(&rt.config, &user, false)?;
         self.start_session(&rt, user, SessionKind::SignIn).await
@@ -109,14 +125,29 @@ impl Auth {
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn finish_elevation(
         &self,
+        ctx: &RequestContext,
         claims: &AccessClaims,
         credential: PublicKeyCredential,
     ) -> Result<Session> {
-        observe(Purpose::Elevate, self.elevation(claims, credential).await)
+        let result = self.elevation(ctx, claims, credential).await;
+        let user_id = Some(claims.user_id);
+        match &result {
+            Ok(_) => {
+                self.audit(Some(ctx), "session.elevated", user_id, json!({}))
+                    .await;
+            }
+            Err(err) => {
+                let detail = json!({ "reason": audit::reason(err) });
+                self.audit(Some(ctx), "elevation.failed", user_id, detail)
+                    .await;
+            }
+        }
+        observe(Purpose::Elevate, result)
     }
 
     async fn elevation(
         &self,
+        ctx: &RequestContext,
         claims: &AccessClaims,
         credential: PublicKeyCredential,
     ) -> Result<Session> {
@@ -133,7 +164,7 @@ impl Auth {
         }
         let state: AssertionState = from_json(&taken.state)?;
         let user = self
-            .verify_assertion(&rt, user.id, &credential, state)
+            .verify_assertion(ctx, &rt, user.id, &credential, state)
             .await?;
         self.start_session(&rt, user, SessionKind::Elevate).await
     }
@@ -142,6 +173,7 @@ impl Auth {
     /// use, and flags a counter that did not increase as a possibly cloned key.
     async fn verify_assertion(
         &self,
+        ctx: &RequestContext,
         rt: &Runtime,
         user_id: UserId,
         credential: &PublicKeyCredential,
@@ -167,14 +199,14 @@ impl Auth {
             Err(WebauthnError::CredentialPossibleCompromise) => {
                 warn!(event = "webauthn.counter_regressed", %user_id,
                       "signature counter did not increase: key may be cloned");
-                self.store
-                    .record_event(&AuditEvent {
-                        event: "webauthn.counter_regressed",
-                        user_id: Some(user_id),
-                        detail: json!({ "credentialId": credential.id }),
-                        now,
-                    })
-                    .await?;
+                let detail = json!({ "credentialId": credential.id });
+                self.audit(
+                    Some(ctx),
+                    "webauthn.counter_regressed",
+                    Some(user_id),
+                    detail,
+                )
+                .await;
                 return Err(Error::CounterRegressed);
             }
             Err(WebauthnError::CredentialNotFound) => {

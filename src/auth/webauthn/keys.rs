@@ -1,6 +1,7 @@
 //! Managing the signed-in user's keys: list, rename, delete. REST and GraphQL both call
 //! these, so row scoping and the last-key rule hold whatever the transport.
 
+use serde_json::json;
 use tracing::{info, instrument};
 
 use base64::Engine as _;
@@ -10,7 +11,7 @@ use super::registration::checked_nickname;
 use super::{account_names, user_handle};
 use crate::auth::error::{Error, Result};
 use crate::auth::{AccessClaims, Auth};
-use crate::model::{SecurityKey, SecurityKeyId};
+use crate::model::{RequestContext, SecurityKey, SecurityKeyId};
 use crate::store::KeyDeletion;
 
 /// A stored key with what the domain knows about its authenticator model.
@@ -93,17 +94,23 @@ impl Auth {
     #[instrument(skip_all, fields(user_id = %claims.user_id, key_id = %key_id))]
     pub async fn rename_key(
         &self,
+        ctx: &RequestContext,
         claims: &AccessClaims,
         key_id: SecurityKeyId,
         nickname: String,
     ) -> Result<ManagedKey> {
         let user = self.user_from_claims(claims, false).await?;
         let nickname = checked_nickname(Some(nickname))?.unwrap_or_default();
-        self.store
+        let key = self
+            .store
             .rename_key(user.id, key_id, &nickname)
             .await?
             .map(|k| self.managed(k))
-            .ok_or(Error::UnknownKey)
+            .ok_or(Error::UnknownKey)?;
+        let detail = json!({ "keyId": key_id.to_string() });
+        self.audit(Some(ctx), "security_key.renamed", Some(user.id), detail)
+            .await;
+        Ok(key)
     }
 
     /// Deletes one of the bearer's keys. Needs an elevated token under
@@ -113,6 +120,7 @@ impl Auth {
     #[instrument(skip_all, fields(user_id = %claims.user_id, key_id = %key_id))]
     pub async fn delete_key(
         &self,
+        ctx: &RequestContext,
         claims: &AccessClaims,
         key_id: SecurityKeyId,
         force: bool,
@@ -128,6 +136,9 @@ impl Auth {
                     event = "webauthn.key_deleted",
                     force, "security key deleted"
                 );
+                let detail = json!({ "keyId": key_id.to_string(), "force": force });
+                self.audit(Some(ctx), "security_key.removed", Some(user.id), detail)
+                    .await;
                 Ok(key)
             }
             KeyDeletion::NoSuchKey => Err(Error::UnknownKey),

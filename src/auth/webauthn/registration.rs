@@ -1,6 +1,7 @@
 //! Registration ceremonies: passkey sign-up and adding a key to a signed-in user.
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tracing::instrument;
 use uuid::Uuid;
 use webauthn_rs_core::error::WebauthnError;
@@ -21,7 +22,8 @@ use crate::auth::signup::{
 use crate::auth::{AccessClaims, Auth, Runtime, Session};
 use crate::config::Attestation;
 use crate::model::{
-    CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose, SecurityKeyId, UserId,
+    CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose, RequestContext, SecurityKeyId,
+    UserId,
 };
 use crate::store::{Conflict, Inserted};
 
@@ -103,18 +105,21 @@ impl Auth {
     #[instrument(skip_all)]
     pub async fn finish_passkey_signup(
         &self,
+        ctx: &RequestContext,
         credential: RegisterPublicKeyCredential,
         options: Option<SignUpOptions>,
         nickname: Option<String>,
     ) -> Result<Option<Session>> {
         observe(
             Purpose::Signup,
-            self.passkey_signup(credential, options, nickname).await,
+            self.passkey_signup(ctx, credential, options, nickname)
+                .await,
         )
     }
 
     async fn passkey_signup(
         &self,
+        ctx: &RequestContext,
         credential: RegisterPublicKeyCredential,
         options: Option<SignUpOptions>,
         nickname: Option<String>,
@@ -173,6 +178,9 @@ impl Auth {
                 return Err(Error::InvalidRequest("credential already registered"));
             }
         }
+        let detail = json!({ "method": "webauthn", "keyId": key.id.to_string() });
+        self.audit(Some(ctx), "user.signed_up", Some(user_id), detail)
+            .await;
         if rt.config.disable_new_users {
             return Err(Error::UserDisabled);
         }
@@ -219,18 +227,21 @@ impl Auth {
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn finish_key_registration(
         &self,
+        ctx: &RequestContext,
         claims: &AccessClaims,
         credential: RegisterPublicKeyCredential,
         nickname: Option<String>,
     ) -> Result<RegisteredKey> {
         observe(
             Purpose::AddKey,
-            self.key_registration(claims, credential, nickname).await,
+            self.key_registration(ctx, claims, credential, nickname)
+                .await,
         )
     }
 
     async fn key_registration(
         &self,
+        ctx: &RequestContext,
         claims: &AccessClaims,
         credential: RegisterPublicKeyCredential,
         nickname: Option<String>,
@@ -249,10 +260,15 @@ impl Auth {
         // Unnamed keys get the authenticator's name, or NULL as Nhost stores them.
         let key = self.verified_key(&rt, &credential, &state.registration, nickname, None)?;
         match self.store.add_key(user.id, &key).await? {
-            Inserted::New(id) => Ok(RegisteredKey {
-                id,
-                nickname: key.nickname,
-            }),
+            Inserted::New(id) => {
+                let detail = json!({ "keyId": id.to_string() });
+                self.audit(Some(ctx), "security_key.added", Some(user.id), detail)
+                    .await;
+                Ok(RegisteredKey {
+                    id,
+                    nickname: key.nickname,
+                })
+            }
             Inserted::Conflict(_) => Err(Error::InvalidRequest("credential already registered")),
         }
     }

@@ -9,7 +9,7 @@ use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 
 use super::{GqlError, Timestamptz, Uuid as GqlUuid};
 use crate::auth::{AccessClaims, Auth, Error, ManagedKey};
-use crate::model::SecurityKeyId;
+use crate::model::{RequestContext, SecurityKeyId};
 
 /// A row of `authUserSecurityKeys` (the credential public key is not exposed).
 #[derive(SimpleObject)]
@@ -320,8 +320,9 @@ impl KeyMutations {
     #[graphql(name = "deleteAuthUserSecurityKey")]
     async fn delete(&self, ctx: &Context<'_>, id: GqlUuid) -> Result<Option<KeyRow>> {
         let (auth, claims) = bearer(ctx)?;
+        let client = ctx.data::<RequestContext>()?;
         let key = auth
-            .delete_key(claims, SecurityKeyId::from_uuid(id.0), false)
+            .delete_key(client, claims, SecurityKeyId::from_uuid(id.0), false)
             .await;
         Ok(visible(key)?.map(KeyRow::from))
     }
@@ -337,7 +338,10 @@ impl KeyMutations {
         let (auth, claims) = bearer(ctx)?;
         let id = SecurityKeyId::from_uuid(pk_columns.id.0);
         let key = match set.and_then(|s| s.nickname) {
-            Some(nickname) => auth.rename_key(claims, id, nickname).await,
+            Some(nickname) => {
+                let client = ctx.data::<RequestContext>()?;
+                auth.rename_key(client, claims, id, nickname).await
+            }
             None => auth.key_of_bearer(claims, id).await,
         };
         Ok(visible(key)?.map(KeyRow::from))

@@ -17,7 +17,7 @@ use axum::http::request::Parts;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::extract::bearer_token;
+use super::extract::{Client, bearer_token, refuse_nul};
 use crate::auth::{AccessClaims, Error};
 use crate::model::Timestamp;
 
@@ -132,17 +132,25 @@ pub async fn handle(
     State(app): State<AppState>,
     axum::Extension(schema): axum::Extension<Schema>,
     GraphqlBearer(claims): GraphqlBearer,
+    Client(client): Client,
     body: Bytes,
 ) -> AxumJson<Value> {
     let claims = match claims {
         Ok(claims) => claims,
         Err((code, message)) => return AxumJson(hasura_error(code, message)),
     };
-    let Ok(request) = serde_json::from_slice::<async_graphql::Request>(&body) else {
+    let parsed =
+        refuse_nul(&body).map(|()| serde_json::from_slice::<async_graphql::Request>(&body));
+    let Ok(Ok(request)) = parsed else {
         return AxumJson(hasura_error("invalid-json", "invalid request body"));
     };
     let response = schema
-        .execute(request.data(Arc::clone(&app.auth)).data(claims))
+        .execute(
+            request
+                .data(Arc::clone(&app.auth))
+                .data(claims)
+                .data(client),
+        )
         .await;
     AxumJson(hasura_shape(response))
 }

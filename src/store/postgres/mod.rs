@@ -1,5 +1,6 @@
 //! PostgreSQL backend over Nhost's `auth` schema: the production store, shared by replicas.
 
+mod audit;
 mod challenges;
 mod keys;
 mod passwords;

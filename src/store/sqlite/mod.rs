@@ -1,6 +1,7 @@
 //! SQLite backend: the embedded default, one file, no setup. Same tables as PostgreSQL's
 //! `auth` schema, without the schema prefix; timestamps are Unix milliseconds.
 
+mod audit;
 mod challenges;
 mod keys;
 mod passwords;

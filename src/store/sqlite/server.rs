@@ -8,8 +8,7 @@ use crate::store::{AuditEvent, PoolStats, ServerStore, StoreError};
 const INIT_SETTING: &str =
     "INSERT INTO latchkey_settings (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 const GET_SETTING: &str = "SELECT value FROM latchkey_settings WHERE name = $1";
-const INSERT_EVENT: &str =
-    "INSERT INTO audit_log (id, created_at, event, user_id, detail) VALUES ($1, $2, $3, $4, $5)";
+const INSERT_EVENT: &str = "INSERT INTO audit_log (id, created_at, event, user_id, detail, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const COUNT_HIT: &str = "
     INSERT INTO rate_limit_hits (bucket, client, window_start, hits, expires_at)
     VALUES ($1, $2, $3, 1, $4)
@@ -41,6 +40,8 @@ impl ServerStore for SqliteStore {
             .bind(e.event)
             .bind(e.user_id.map(|u| u.as_uuid()))
             .bind(e.detail.to_string())
+            .bind(e.context.as_ref().map(|c| c.ip.as_str()))
+            .bind(e.context.as_ref().and_then(|c| c.user_agent.as_deref()))
             .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
