@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 mod jwt;
+mod limits;
 mod mail;
 mod password;
 mod ratelimit;
@@ -15,6 +16,8 @@ mod webauthn;
 
 pub use jwt::{JwtAlgorithm, JwtSecret, VerifyKey};
 use jwt::{jwt_settings, previous_keys};
+use limits::limits_settings;
+pub use limits::{LimitsConfig, MIN_HEADER_BYTES};
 pub use mail::{MailConfig, SmtpAuthMethod, SmtpConfig};
 pub use password::PasswordConfig;
 use ratelimit::rate_limit_settings;
@@ -88,6 +91,7 @@ pub struct Config {
     pub gravatar_rating: String,
     pub webauthn: WebauthnConfig,
     pub operations: OperationsConfig,
+    pub limits: LimitsConfig,
     pub rate_limits: RateLimitConfig,
     pub mail: MailConfig,
     pub password: PasswordConfig,
@@ -258,6 +262,7 @@ impl Config {
         };
         let webauthn = webauthn_settings(&mut v, &client_url);
         let operations = operations_settings(&mut v);
+        let limits = limits_settings(&mut v);
         let rate_limits = rate_limit_settings(&mut v);
         let mail = mail::mail_settings(&mut v);
         let password = password::password_settings(&mut v);
@@ -295,6 +300,7 @@ impl Config {
             gravatar_rating: v.string("AUTH_GRAVATAR_RATING", "g"),
             webauthn,
             operations,
+            limits,
             rate_limits,
             mail,
             password,
@@ -418,6 +424,11 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_LOG_FORMAT_TEXT",
     "LATCHKEY_METRICS_ADDR",
     "LATCHKEY_SHUTDOWN_TIMEOUT",
+    "LATCHKEY_MAX_HEADER_BYTES",
+    "LATCHKEY_HEADER_READ_TIMEOUT",
+    "LATCHKEY_REQUEST_TIMEOUT",
+    "LATCHKEY_DB_MAX_CONNECTIONS",
+    "LATCHKEY_DB_ACQUIRE_TIMEOUT",
     "AUTH_RATE_LIMIT_ENABLE",
     "AUTH_RATE_LIMIT_GLOBAL_BURST",
     "AUTH_RATE_LIMIT_GLOBAL_INTERVAL",
