@@ -11,8 +11,11 @@ mod support;
 
 mod cli;
 mod email;
+mod faults;
+
 mod graphql;
 mod keys;
+mod limits;
 mod migrations;
 mod operability;
 mod password;
