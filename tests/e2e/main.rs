@@ -12,7 +12,7 @@ mod support;
 mod cli;
 mod email;
 mod faults;
-
+mod fuzz;
 mod graphql;
 mod keys;
 mod limits;

@@ -64,6 +64,7 @@ impl Auth {
 
     async fn passkey_signin(&self, credential: PublicKeyCredential) -> Result<Session> {
         let rt = self.webauthn_runtime()?;
+        super::check_credential_id(&credential.id, &credential.raw_id)?;
         let taken = self
             .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Signin)
             .await?;
@@ -122,6 +123,7 @@ impl Auth {
     ) -> Result<Session> {
         let rt = self.webauthn_runtime()?;
         let user = self.user_from_claims(claims, false).await?;
+        super::check_credential_id(&credential.id, &credential.raw_id)?;
         let taken = self
             .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Elevate)
             .await?;
