@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 mod jwt;
+mod limits;
 mod mail;
 mod password;
 mod ratelimit;
@@ -15,6 +16,8 @@ mod webauthn;
 
 pub use jwt::{JwtAlgorithm, JwtSecret, VerifyKey};
 use jwt::{jwt_settings, previous_keys};
+use limits::limits_settings;
+pub use limits::{LimitsConfig, MIN_HEADER_BYTES};
 pub use mail::{MailConfig, SmtpAuthMethod, SmtpConfig};
 pub use password::PasswordConfig;
 use ratelimit::rate_limit_settings;
@@ -90,6 +93,7 @@ pub struct Config {
     /// `AUTH_PLAYGROUND_ENABLED`: serve the passkey playground page at `/`.
     pub playground_enabled: bool,
     pub operations: OperationsConfig,
+    pub limits: LimitsConfig,
     pub rate_limits: RateLimitConfig,
     pub mail: MailConfig,
     pub password: PasswordConfig,
@@ -274,6 +278,7 @@ impl Config {
                 .filter(|origin| !webauthn.rp_origins.contains(origin));
         }
         let operations = operations_settings(&mut v);
+        let limits = limits_settings(&mut v);
         let rate_limits = rate_limit_settings(&mut v);
         let mail = mail::mail_settings(&mut v);
         let password = password::password_settings(&mut v);
@@ -312,6 +317,7 @@ impl Config {
             webauthn,
             playground_enabled,
             operations,
+            limits,
             rate_limits,
             mail,
             password,
@@ -446,6 +452,11 @@ pub const VARIABLES: &[&str] = &[
     "LATCHKEY_METRICS_ADDR",
     "LATCHKEY_SHUTDOWN_TIMEOUT",
     "LATCHKEY_AUDIT_RETENTION_DAYS",
+    "LATCHKEY_MAX_HEADER_BYTES",
+    "LATCHKEY_HEADER_READ_TIMEOUT",
+    "LATCHKEY_REQUEST_TIMEOUT",
+    "LATCHKEY_DB_MAX_CONNECTIONS",
+    "LATCHKEY_DB_ACQUIRE_TIMEOUT",
     "AUTH_RATE_LIMIT_ENABLE",
     "AUTH_RATE_LIMIT_GLOBAL_BURST",
     "AUTH_RATE_LIMIT_GLOBAL_INTERVAL",

@@ -12,24 +12,29 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use auth::{Auth, Clock};
-use config::{Config, DatabaseUrl};
+use config::{Config, DatabaseUrl, LimitsConfig};
 use mail::Mailer;
 use store::Store;
 use store::postgres::PgStore;
 use store::sqlite::SqliteStore;
 
-/// Opens the configured database and runs its migrations.
-pub async fn open_store(database: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the configured database with the pool bounds of `limits` and runs its migrations.
+pub async fn open_store(
+    database: &DatabaseUrl,
+    limits: &LimitsConfig,
+) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match database {
         DatabaseUrl::Postgres(url) => {
-            let store = PgStore::connect(url, 20)
+            let store = PgStore::connect(url, limits.db_max_connections, limits.db_acquire_timeout)
                 .await
                 .context("connecting to PostgreSQL")?;
             store.migrate().await.context("migrating PostgreSQL")?;
             Arc::new(store)
         }
         DatabaseUrl::Sqlite(url) => {
-            let store = SqliteStore::connect(url).await.context("opening SQLite")?;
+            let store = SqliteStore::connect(url, limits.db_acquire_timeout)
+                .await
+                .context("opening SQLite")?;
             store.migrate().await.context("migrating SQLite")?;
             Arc::new(store)
         }

@@ -47,9 +47,11 @@ async fn main() -> ExitCode {
     };
     init_logs(&config.operations);
     let result = match command {
-        Command::Migrate => latchkey::open_store(&config.database).await.map(|_| {
-            tracing::info!(database = %config.database.redacted(), "migrations applied");
-        }),
+        Command::Migrate => latchkey::open_store(&config.database, &config.limits)
+            .await
+            .map(|_| {
+                tracing::info!(database = %config.database.redacted(), "migrations applied");
+            }),
         _ => serve(config, vars).await,
     };
     match result {
@@ -109,10 +111,11 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
              the database. Set it in production."
         );
     }
-    let store = latchkey::open_store(&config.database).await?;
+    let store = latchkey::open_store(&config.database, &config.limits).await?;
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
     let prefix = config.api_prefix.clone();
     let ops = config.operations.clone();
+    let limits = config.limits.clone();
     let auth = latchkey::auth::Auth::new(config, vars, store.clone(), Arc::new(SystemClock), None)
         .await
         .map_err(anyhow::Error::msg)?;
@@ -135,9 +138,7 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
         addr.port()
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    // The peer address is the client for rate limits (unless it is a trusted proxy).
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = latchkey::http::serve(listener, app, &limits, async move {
         shutdown_signal().await;
         tracing::info!("shutting down: no new connections, finishing requests in flight");
         let _ = stop_tx.send(true);
@@ -150,7 +151,7 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
         tokio::time::sleep(ops.shutdown_timeout).await;
     };
     tokio::select! {
-        served = server => served.context("serving")?,
+        () = server => {}
         () = deadline => tracing::warn!("shutdown timeout reached with requests still open"),
     }
     store.close().await;

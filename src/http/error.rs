@@ -37,6 +37,9 @@ pub enum ErrorCode {
     ServiceUnavailable,
     /// Not in Nhost's list (upstream answers 429 with an empty body): a rate limit was hit.
     TooManyRequests,
+    /// Not in Nhost's list: the request was not answered within `LATCHKEY_REQUEST_TIMEOUT`
+    /// (typically a client that stalls while sending its body).
+    RequestTimeout,
 }
 
 impl ErrorCode {
@@ -67,6 +70,7 @@ impl ErrorCode {
             PasswordInHibpDatabase => (S::BAD_REQUEST, "Password is in HIBP database"),
             InternalServerError => (S::INTERNAL_SERVER_ERROR, "Internal server error"),
             TooManyRequests => (S::TOO_MANY_REQUESTS, "Too many requests, try again later"),
+            RequestTimeout => (S::REQUEST_TIMEOUT, "The request took too long"),
             ServiceUnavailable => (
                 S::SERVICE_UNAVAILABLE,
                 "The service is temporarily unavailable, try again later",
@@ -250,6 +254,7 @@ mod tests {
             InternalServerError,
             ServiceUnavailable,
             TooManyRequests,
+            RequestTimeout,
         ] {
             let (status, message) = code.status_and_message();
             assert!(!message.is_empty());

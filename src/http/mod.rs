@@ -14,11 +14,14 @@ mod password;
 mod playground;
 mod ratelimit;
 mod redirect;
+mod serve;
 mod signin;
 mod signup;
 mod token;
 mod user;
 mod verify;
+
+pub use serve::serve;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -206,6 +209,10 @@ pub fn router(state: AppState) -> Router {
             ratelimit::limit,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), errors))
+        .layer(middleware::from_fn_with_state(
+            state.auth.runtime().config.limits.request_timeout,
+            request_timeout,
+        ))
         .layer(middleware::from_fn(metrics::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(cors))
@@ -274,6 +281,22 @@ async fn errors(State(app): State<AppState>, req: Request, next: Next) -> Respon
     match response.extensions().get::<ErrorCode>() {
         Some(code) if conceal && code.is_sensitive() => error_response(ErrorCode::InvalidRequest),
         _ => response,
+    }
+}
+
+/// Answers 408 `request-timeout` when the request (body upload included: extractors read it
+/// inside) is not answered in time. Dropping the handler cancels its work; an unfinished
+/// database transaction rolls back.
+async fn request_timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                event = "http.request_timeout",
+                "request not answered in time, cancelled"
+            );
+            error_response(ErrorCode::RequestTimeout)
+        }
     }
 }
 

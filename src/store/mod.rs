@@ -23,6 +23,15 @@ pub enum StoreError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// SQLSTATEs that mean the server is going away or not there yet, not that the statement was
+/// wrong: a restart (`57P01` admin shutdown, sent to every session by `pg_ctl stop -m fast`),
+/// a crash (`57P02`), start-up or recovery (`57P03`), a full server (`53300`) and every
+/// connection exception (class `08`). Found by the outage test (`tests/e2e/faults.rs`): these
+/// were answered 500.
+fn is_outage(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "53300")
+}
+
 impl StoreError {
     pub(crate) fn db(err: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Database(Box::new(err))
@@ -35,6 +44,9 @@ impl StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(err)),
+            sqlx::Error::Database(ref db) if db.code().is_some_and(|c| is_outage(&c)) => {
+                StoreError::Unavailable(Box::new(err))
+            }
             other => StoreError::db(other),
         }
     }

@@ -142,6 +142,10 @@ fn common_tampers() -> Vec<Tamper> {
         tamper("rawId not base64url", |b| {
             b["credential"]["rawId"] = json!("!!!")
         }),
+        // Found by fuzzing: webauthn-rs reads only rawId.
+        tamper("id is not the rawId", |b| {
+            b["credential"]["id"] = json!(b64url(b"another credential"))
+        }),
         tamper("type not public-key", |b| {
             b["credential"]["type"] = json!("password")
         }),

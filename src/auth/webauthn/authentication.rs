@@ -79,6 +79,7 @@ impl Auth {
         who: &mut Option<UserId>,
     ) -> Result<Session> {
         let rt = self.webauthn_runtime()?;
+        super::check_credential_id(&credential.id, &credential.raw_id)?;
         let taken = self
             .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Signin)
             .await?;
@@ -153,6 +154,7 @@ impl Auth {
     ) -> Result<Session> {
         let rt = self.webauthn_runtime()?;
         let user = self.user_from_claims(claims, false).await?;
+        super::check_credential_id(&credential.id, &credential.raw_id)?;
         let taken = self
             .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Elevate)
             .await?;

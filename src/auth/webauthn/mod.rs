@@ -176,6 +176,18 @@ pub(crate) fn from_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| Error::Internal(format!("ceremony state: {e}")))
 }
 
+/// The credential's `id` must be the base64url form of its `rawId`, as browsers send it.
+/// webauthn-rs reads only `rawId`, so a different `id` was accepted, and is what the audit log
+/// records as the credential id (found by `tests/e2e/fuzz.rs`). Checked before the challenge
+/// is taken: a malformed answer does not use it up.
+pub(crate) fn check_credential_id(id: &str, raw_id: &[u8]) -> Result<()> {
+    if id.trim_end_matches('=') == URL_SAFE_NO_PAD.encode(raw_id) {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest("credential id is not its rawId"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

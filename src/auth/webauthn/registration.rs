@@ -129,6 +129,7 @@ impl Auth {
             return Err(Error::SignupDisabled);
         }
         let nickname = checked_nickname(nickname)?;
+        super::check_credential_id(&credential.id, &credential.raw_id)?;
         let taken = self
             .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Signup)
             .await?;
@@ -250,6 +251,7 @@ impl Auth {
         let user = self.user_from_claims(claims, false).await?;
         self.require_elevation(claims, user.id, true).await?;
         let nickname = checked_nickname(nickname)?;
+        super::check_credential_id(&credential.id, &credential.raw_id)?;
         let taken = self
             .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::AddKey)
             .await?;

@@ -29,12 +29,17 @@ impl PgStore {
         Self { pool }
     }
 
-    /// Connects without running migrations.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+    /// Connects without running migrations. At most `max_connections` are opened; a caller
+    /// that waits longer than `acquire_timeout` for one gets `StoreError::Unavailable`.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             // A sign-in should fail fast with 503 rather than queue for sqlx's default 30 s.
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(acquire_timeout)
             .connect(url)
             .await
             .map_err(StoreError::db)?;

@@ -38,7 +38,7 @@ impl SqliteStore {
     }
 
     /// Opens (creating if missing) the database file in WAL mode, without migrating.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, acquire_timeout: Duration) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(StoreError::db)?
             .create_if_missing(true)
@@ -48,7 +48,7 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await
             .map_err(StoreError::db)?;

@@ -107,6 +107,7 @@ impl TestApp {
             .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
             .collect();
         let config = Config::from_vars(vars.clone()).expect("test config");
+        let limits = config.limits.clone();
         let clock = Arc::new(TestClock::new(chrono::Utc::now()));
         let mailer = Arc::new(RecordingMailer::default());
         let chosen: Option<Arc<dyn latchkey::mail::Mailer>> =
@@ -114,8 +115,9 @@ impl TestApp {
         let app = latchkey::build(config, vars, store.clone(), clock.clone(), chosen)
             .await
             .expect("app builds");
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        tokio::spawn(async move {
+            latchkey::http::serve(listener, app, &limits, std::future::pending()).await
+        });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
