@@ -170,6 +170,23 @@ pub fn route_table() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// Where Nhost serves its auth API; served as well when `AUTH_API_PREFIX` is empty.
+const NHOST_API_PATH: &str = "/v1";
+
+/// A request path relative to the API: without `AUTH_API_PREFIX`, or without `/v1` when
+/// there is no prefix.
+pub(crate) fn api_path<'a>(path: &'a str, prefix: &str) -> &'a str {
+    let prefix = if prefix.is_empty() {
+        NHOST_API_PATH
+    } else {
+        prefix
+    };
+    match path.strip_prefix(prefix) {
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => path,
+    }
+}
+
 /// Every route, under `AUTH_API_PREFIX`.
 pub fn router(state: AppState) -> Router {
     // Installed before the first request, so nothing recorded is lost.
@@ -191,7 +208,10 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(playground::index))
         .route("/playground/app.js", get(playground::script));
     let routes = if prefix.is_empty() {
-        api.merge(playground)
+        // Nhost serves its auth API under `/v1`, and nhost-js v4 depends on it: it knows its
+        // own refresh call only by a URL ending in `/v1/token`. Without a prefix the API
+        // answers at both, so an SDK app works with the defaults.
+        api.clone().nest(NHOST_API_PATH, api).merge(playground)
     } else {
         Router::new()
             .nest(&prefix, api)

@@ -90,10 +90,7 @@ pub async fn limit(State(app): State<AppState>, req: Request, next: Next) -> Res
     if !rt.config.rate_limits.enabled {
         return next.run(req).await;
     }
-    let path = req.uri().path();
-    let path = path
-        .strip_prefix(rt.config.api_prefix.as_str())
-        .unwrap_or(path);
+    let path = super::api_path(req.uri().path(), &rt.config.api_prefix);
     if EXEMPT_PATHS.contains(&path) {
         return next.run(req).await;
     }
@@ -110,6 +107,18 @@ pub async fn limit(State(app): State<AppState>, req: Request, next: Next) -> Res
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn api_paths_lose_the_prefix_or_v1() {
+        use crate::http::api_path;
+        assert_eq!(api_path("/v1/token", ""), "/token");
+        assert_eq!(api_path("/token", ""), "/token");
+        assert_eq!(api_path("/v1", ""), "/v1");
+        assert_eq!(api_path("/v1x/token", ""), "/v1x/token");
+        assert_eq!(api_path("/auth/token", "/auth"), "/token");
+        assert_eq!(api_path("/authx/token", "/auth"), "/authx/token");
+        assert_eq!(api_path("/v1/token", "/auth"), "/v1/token");
+    }
+
     use super::*;
 
     #[test]

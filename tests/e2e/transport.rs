@@ -215,6 +215,41 @@ async fn api_prefix_moves_every_route(app: TestApp) {
 }
 both_backends!(api_prefix_moves_every_route);
 
+/// Nhost serves the API under `/v1` and nhost-js v4 needs it; without a prefix Latchkey
+/// answers at both, with the same rate-limit buckets.
+async fn without_a_prefix_the_api_also_answers_under_v1(app: TestApp) {
+    let res = app.post("/v1/signin/anonymous", &json!({})).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let refresh = res.body["session"]["refreshToken"].as_str().unwrap();
+    let res = app
+        .post("/v1/token", &json!({ "refreshToken": refresh }))
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(app.get("/version", None).await.status, 200);
+
+    let limited = app
+        .restart_with(&[
+            ("AUTH_RATE_LIMIT_ENABLE", "true"),
+            ("AUTH_RATE_LIMIT_BRUTE_FORCE_BURST", "1"),
+        ])
+        .await;
+    assert_eq!(
+        limited.post("/v1/signin/webauthn", &json!({})).await.status,
+        200
+    );
+    let res = limited.post("/signin/webauthn", &json!({})).await;
+    assert_eq!(
+        (res.status, res.error_code()),
+        (429, "too-many-requests"),
+        "/v1/signin/webauthn and /signin/webauthn share the brute-force bucket"
+    );
+
+    let prefixed = app.restart_with(&[("AUTH_API_PREFIX", "/auth")]).await;
+    assert_eq!(prefixed.get("/v1/version", None).await.status, 404);
+    assert_eq!(prefixed.get("/auth/version", None).await.status, 200);
+}
+both_backends!(without_a_prefix_the_api_also_answers_under_v1);
+
 async fn change_env_is_absent_unless_enabled(app: TestApp) {
     let plain = app
         .restart_with(&[("AUTH_ENABLE_CHANGE_ENV", "false")])
