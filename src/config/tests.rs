@@ -236,3 +236,39 @@ fn passkeys_are_on_for_the_zero_config_run_and_off_as_upstream_with_postgres() {
             .enabled
     );
 }
+
+#[test]
+fn limits_have_safe_defaults_and_refuse_values_that_would_disable_them() {
+    let c = config(&[]).unwrap();
+    assert_eq!(c.limits.max_header_bytes, 32 * 1024);
+    assert_eq!(c.limits.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(c.limits.request_timeout, Duration::from_secs(30));
+    assert_eq!(c.limits.db_max_connections, 20);
+    assert_eq!(c.limits.db_acquire_timeout, Duration::from_secs(5));
+    let c = config(&[
+        ("LATCHKEY_MAX_HEADER_BYTES", "8192"),
+        ("LATCHKEY_REQUEST_TIMEOUT", "2"),
+    ])
+    .unwrap();
+    assert_eq!(c.limits.max_header_bytes, 8192);
+    assert_eq!(c.limits.request_timeout, Duration::from_secs(2));
+    // hyper asserts a buffer of at least 8 KiB; zero would mean "no timeout" or "no pool".
+    let err = config(&[
+        ("LATCHKEY_MAX_HEADER_BYTES", "4096"),
+        ("LATCHKEY_HEADER_READ_TIMEOUT", "0"),
+        ("LATCHKEY_REQUEST_TIMEOUT", "soon"),
+        ("LATCHKEY_DB_MAX_CONNECTIONS", "0"),
+        ("LATCHKEY_DB_ACQUIRE_TIMEOUT", "0"),
+    ])
+    .unwrap_err()
+    .to_string();
+    for name in [
+        "LATCHKEY_MAX_HEADER_BYTES",
+        "LATCHKEY_HEADER_READ_TIMEOUT",
+        "LATCHKEY_REQUEST_TIMEOUT",
+        "LATCHKEY_DB_MAX_CONNECTIONS",
+        "LATCHKEY_DB_ACQUIRE_TIMEOUT",
+    ] {
+        assert!(err.contains(name), "{name} not named in {err}");
+    }
+}
