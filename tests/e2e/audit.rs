@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use crate::support::TestApp;
 use crate::support::authenticator::flip_signature_bit;
-use latchkey::store::AuditStore;
 
 const AUDIT: &str = "/user/audit";
 const UA: &str = "latchkey-e2e/1.0 (audit)";
