@@ -40,10 +40,10 @@ impl Auth {
         }
         // Old rows are cleared by the writers, about one event in 64, one batch at a time,
         // so no replica needs a scheduler and no statement runs long.
-        if rand::random::<u8>() < 4 {
-            if let Err(err) = self.sweep_audit_log().await {
-                error!(error = %err, "could not sweep the audit log");
-            }
+        if rand::random::<u8>() < 4
+            && let Err(err) = self.sweep_audit_log().await
+        {
+            error!(error = %err, "could not sweep the audit log");
         }
     }
 

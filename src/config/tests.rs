@@ -272,3 +272,18 @@ fn limits_have_safe_defaults_and_refuse_values_that_would_disable_them() {
         assert!(err.contains(name), "{name} not named in {err}");
     }
 }
+
+#[test]
+fn audit_retention_is_days_and_zero_keeps_forever() {
+    let day = Duration::from_secs(86_400);
+    assert_eq!(
+        config(&[]).unwrap().operations.audit_retention,
+        Some(90 * day)
+    );
+    let c = config(&[("LATCHKEY_AUDIT_RETENTION_DAYS", "7")]).unwrap();
+    assert_eq!(c.operations.audit_retention, Some(7 * day));
+    let c = config(&[("LATCHKEY_AUDIT_RETENTION_DAYS", "0")]).unwrap();
+    assert_eq!(c.operations.audit_retention, None);
+    assert!(config(&[("LATCHKEY_AUDIT_RETENTION_DAYS", "-1")]).is_err());
+    assert!(config(&[("LATCHKEY_AUDIT_RETENTION_DAYS", "a week")]).is_err());
+}

@@ -19,11 +19,6 @@ impl RequestContext {
         let user_agent = user_agent.map(|ua| ua.chars().take(USER_AGENT_MAX).collect());
         RequestContext { ip, user_agent }
     }
-
-    /// For events no client caused directly (a background sweep, a test).
-    pub fn internal() -> Self {
-        RequestContext::new("internal".into(), None)
-    }
 }
 
 /// One stored security event, as its user reads it back.
@@ -35,4 +30,20 @@ pub struct AuditEntry {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub detail: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agent_is_cut_by_characters_not_bytes() {
+        let long = "é".repeat(USER_AGENT_MAX + 10);
+        let ctx = RequestContext::new("192.0.2.1".into(), Some(&long));
+        let kept = ctx.user_agent.unwrap();
+        assert_eq!(kept.chars().count(), USER_AGENT_MAX);
+        assert!(long.starts_with(&kept));
+        let ctx = RequestContext::new("192.0.2.1".into(), None);
+        assert_eq!(ctx.user_agent, None);
+    }
 }

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use crate::support::TestApp;
 use crate::support::authenticator::flip_signature_bit;
-use latchkey::store::AuditStore;
 
 const AUDIT: &str = "/user/audit";
 const UA: &str = "latchkey-e2e/1.0 (audit)";
@@ -232,3 +231,27 @@ async fn events_past_retention_are_hidden_and_swept(app: TestApp) {
     assert_eq!(left[0].event, "signin.succeeded");
 }
 both_backends!(events_past_retention_are_hidden_and_swept);
+
+async fn graphql_key_changes_are_audited_too(app: TestApp) {
+    let owner = app.key_owner("ada@example.test").await;
+    let key = app.add_key(&owner.token, None).await;
+    app.advance(Duration::from_secs(1));
+    let rename = "mutation r($id: uuid!) { updateAuthUserSecurityKey(pk_columns: { id: $id }, _set: { nickname: \"g\" }) { id } }";
+    let body = json!({ "query": rename, "variables": { "id": key } });
+    let res = app.post_bearer("/graphql", &owner.token, &body).await;
+    assert!(res.body["errors"].is_null(), "{:?}", res.body);
+    app.advance(Duration::from_secs(1));
+    let delete = "mutation d($id: uuid!) { deleteAuthUserSecurityKey(id: $id) { id } }";
+    let body = json!({ "query": delete, "variables": { "id": key } });
+    let res = app.post_bearer("/graphql", &owner.token, &body).await;
+    assert!(res.body["errors"].is_null(), "{:?}", res.body);
+
+    let log = events(&app, &owner.token, "").await;
+    assert_eq!(
+        names(&log)[..2],
+        ["security_key.removed", "security_key.renamed"]
+    );
+    assert_eq!(log[0]["detail"]["keyId"], key.as_str());
+    assert_eq!(log[1]["ip"], "127.0.0.1");
+}
+both_backends!(graphql_key_changes_are_audited_too);

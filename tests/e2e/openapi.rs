@@ -74,3 +74,29 @@ async fn nul_characters_in_json_bodies_are_refused(app: TestApp) {
     assert_eq!(res.body["errors"][0]["extensions"]["code"], "invalid-json");
 }
 both_backends!(nul_characters_in_json_bodies_are_refused);
+
+/// schemathesis: metadata holding -f64::MAX was stored by PostgreSQL as a 309-digit number,
+/// which then failed to parse on the way out (500 on every read of the user). Extreme numbers
+/// now read back as the value that was stored, on both stores.
+async fn extreme_numbers_in_metadata_read_back(app: TestApp) {
+    let metadata = json!({
+        "min": -1.797_693_134_862_315_7e308,
+        "max": 1.797_693_134_862_315_7e308,
+        "tiny": 5e-324,
+        "big": 1.234_567_890_123_456_8e29,
+        "list": [1e300, -1e-300],
+    });
+    let body = json!({
+        "email": "ada@example.test",
+        "password": "long enough",
+        "options": { "metadata": metadata },
+    });
+    let res = app.post("/signup/email-password", &body).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.body["session"]["user"]["metadata"], metadata);
+    let token = res.body["session"]["accessToken"].as_str().unwrap();
+    let user = app.get("/user", Some(token)).await;
+    assert_eq!(user.status, 200, "{:?}", user.body);
+    assert_eq!(user.body["metadata"], metadata);
+}
+both_backends!(extreme_numbers_in_metadata_read_back);
