@@ -11,13 +11,20 @@ const INSERT_TOKEN: &str = "
     INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
     VALUES ($1, $2, $3, $4, 'regular', $5)";
 const TOUCH_USER: &str = "UPDATE auth.users SET last_seen = $2 WHERE id = $1";
+// One statement, one round trip: the rotation, the remembered old hash and `last_seen` are
+// applied together or not at all.
 const ROTATE: &str = "
-    UPDATE auth.refresh_tokens SET refresh_token_hash = $2, expires_at = $3
-     WHERE refresh_token_hash = $1 AND type = 'regular' AND expires_at > $4
- RETURNING id, user_id";
-const REMEMBER_OLD_HASH: &str = "
-    INSERT INTO auth.refresh_token_rotations (refresh_token_hash, refresh_token_id, user_id, rotated_at, expires_at)
-    VALUES ($1, $2, $3, $4, $5)";
+    WITH rotated AS (
+        UPDATE auth.refresh_tokens SET refresh_token_hash = $2, expires_at = $3
+         WHERE refresh_token_hash = $1 AND type = 'regular' AND expires_at > $4
+     RETURNING id, user_id
+    ), remembered AS (
+        INSERT INTO auth.refresh_token_rotations (refresh_token_hash, refresh_token_id, user_id, rotated_at, expires_at)
+        SELECT $1, id, user_id, $4, $3 FROM rotated
+    ), touched AS (
+        UPDATE auth.users SET last_seen = $4 WHERE id IN (SELECT user_id FROM rotated)
+    )
+    SELECT id, user_id FROM rotated";
 // A rotated-away hash presented again: the token leaked, so the family goes.
 const REVOKE_FAMILY_OF_OLD_HASH: &str = "
     DELETE FROM auth.refresh_tokens
@@ -70,32 +77,15 @@ impl SessionStore for PgStore {
         now: Timestamp,
     ) -> Result<Rotation, StoreError> {
         let mut conn = self.conn().await?;
-        let mut tx = conn.begin().await.map_err(db)?;
         let rotated: Option<(Uuid, Uuid)> = sqlx::query_as(ROTATE)
             .bind(old_hash)
             .bind(new_hash)
             .bind(new_expires_at)
             .bind(now)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(db)?;
         if let Some((id, user_id)) = rotated {
-            sqlx::query(REMEMBER_OLD_HASH)
-                .bind(old_hash)
-                .bind(id)
-                .bind(user_id)
-                .bind(now)
-                .bind(new_expires_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            sqlx::query(TOUCH_USER)
-                .bind(user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            tx.commit().await.map_err(db)?;
             return Ok(Rotation::Rotated {
                 id: RefreshTokenId::from_uuid(id),
                 user_id: UserId::from_uuid(user_id),
@@ -103,10 +93,9 @@ impl SessionStore for PgStore {
         }
         let revoked: Option<(Uuid, Uuid)> = sqlx::query_as(REVOKE_FAMILY_OF_OLD_HASH)
             .bind(old_hash)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
         Ok(match revoked {
             Some((id, user_id)) => Rotation::Reused {
                 id: RefreshTokenId::from_uuid(id),

@@ -1,0 +1,219 @@
+//! `latchkey-bench`: drives a running Latchkey over HTTP with many concurrent software
+//! passkeys, measures the machine's crypto and database floor in the same run, and writes
+//! `<date>-<store>.{md,json,png}`. `scripts/bench` starts the database and the server.
+
+mod authenticator;
+mod client;
+mod floor;
+mod load;
+mod procstat;
+mod report;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use tokio::sync::Mutex as AsyncMutex;
+
+use client::{Api, BenchUser, Op};
+use latchkey::model::UserId;
+use load::Target;
+use procstat::Proc;
+use report::Report;
+
+#[derive(Parser)]
+#[command(
+    name = "latchkey-bench",
+    about = "Passkey ceremonies per second against the machine's floor"
+)]
+struct Cli {
+    /// Base URL of the running server.
+    #[arg(long, default_value = "http://127.0.0.1:4000")]
+    url: String,
+    /// The WebAuthn origin the server accepts (its `AUTH_CLIENT_URL`).
+    #[arg(long, default_value = "http://localhost:3000")]
+    origin: String,
+    /// Process id of the server, for its CPU time and memory.
+    #[arg(long)]
+    server_pid: u32,
+    /// The server's database, for the database floor (`postgres://…` or `sqlite://…`).
+    #[arg(long)]
+    database_url: String,
+    /// Store label used in the file names (`postgres`, `sqlite`).
+    #[arg(long)]
+    store: String,
+    /// Describes the server build in the report.
+    #[arg(long, default_value = "release build")]
+    build: String,
+    /// Directory for the results.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+    /// Date in the file names (default: today, UTC).
+    #[arg(long)]
+    date: Option<String>,
+    /// Seconds per closed-loop window (and per open-loop window).
+    #[arg(long, default_value_t = 2.5)]
+    window: f64,
+    /// Client counts of the sweep.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
+    concurrency: Vec<usize>,
+    /// A few seconds in all: short windows, two concurrency levels (checks that it runs).
+    #[arg(long)]
+    smoke: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut cli = Cli::parse();
+    if cli.smoke {
+        cli.window = 0.3;
+        cli.concurrency = vec![1, 4];
+    }
+    cli.concurrency.retain(|c| *c > 0);
+    let users_needed = cli
+        .concurrency
+        .iter()
+        .copied()
+        .max()
+        .context("no concurrency levels")?;
+    let window = Duration::from_secs_f64(cli.window);
+    let crypto_window = Duration::from_secs_f64((cli.window / 5.0).min(0.5));
+    let date = cli
+        .date
+        .clone()
+        .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
+
+    let server = Proc::new(Some(cli.server_pid));
+    let bench = Proc::new(None);
+    let server_idle = server.memory()?;
+    let load_before = procstat::machine_load();
+    let api = Api::new(&cli.url, &cli.origin)?;
+
+    eprintln!("signing up {users_needed} users through the API");
+    let users = sign_up_users(&api, users_needed).await?;
+    let db_users: Vec<floor::DbUser> = users
+        .iter()
+        .map(|u| {
+            Ok(floor::DbUser {
+                id: UserId::from_uuid(u.user_id.parse()?),
+                email: u.email.clone(),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+
+    eprintln!("crypto floor");
+    let store = floor::open(&cli.database_url).await?;
+    let first = db_users.first().context("no users")?;
+    let user_row = store.get_user(first.id).await?.context("user not found")?;
+    let crypto = tokio::task::block_in_place(|| floor::crypto(&user_row, crypto_window))?;
+
+    eprintln!("database floor");
+    let mut db = Vec::new();
+    for op in Op::ALL.into_iter().filter(|op| floor::has_db_floor(*op)) {
+        for &c in &cli.concurrency {
+            db.push(floor::db(store.clone(), &db_users, op, c, window / 2).await?);
+        }
+    }
+    drop(store);
+
+    let target = Target {
+        api,
+        users: Arc::new(users.into_iter().map(AsyncMutex::new).collect()),
+        server,
+        bench,
+    };
+    // Warm-up (connections, caches); not recorded.
+    target
+        .closed_loop(Op::SignIn, 4.min(users_needed), Duration::from_millis(300))
+        .await?;
+
+    let mut sweep = Vec::new();
+    let mut open_loop = Vec::new();
+    for op in Op::ALL {
+        for &c in &cli.concurrency {
+            let w = target.closed_loop(op, c, window).await?;
+            eprintln!(
+                "{:>12} c={c:<3} {:>8.0}/s p99 {:>7.2} ms errors {}",
+                op.key(),
+                w.throughput,
+                w.p99_ms,
+                w.errors
+            );
+            sweep.push(w);
+        }
+        let best = sweep
+            .iter()
+            .filter(|w| w.op == op)
+            .map(|w| w.throughput)
+            .fold(0.0, f64::max);
+        let w = target.open_loop(op, (best / 2.0).max(1.0), window).await?;
+        eprintln!(
+            "{:>12} open {:>6.0}/s p99 {:>7.2} ms errors {}",
+            op.key(),
+            w.target_rate.unwrap_or_default(),
+            w.p99_ms,
+            w.errors
+        );
+        open_loop.push(w);
+    }
+
+    let summary = Op::ALL
+        .into_iter()
+        .filter_map(|op| report::summarise(op, &sweep, &open_loop, &crypto, &db))
+        .collect();
+    let report = Report {
+        date: date.clone(),
+        store: cli.store.clone(),
+        machine: procstat::machine(),
+        build: cli.build.clone(),
+        load_average_before: load_before,
+        load_average_after: procstat::machine_load(),
+        window_seconds: cli.window,
+        users: users_needed,
+        server_idle,
+        server_after: target.server.memory()?,
+        server_cpu_seconds: target.server.cpu_seconds()?,
+        bench_cpu_seconds: target.bench.cpu_seconds()?,
+        crypto,
+        db,
+        sweep,
+        open_loop,
+        summary,
+    };
+
+    std::fs::create_dir_all(&cli.out).with_context(|| format!("creating {}", cli.out.display()))?;
+    let stem = cli.out.join(format!("{date}-{}", cli.store));
+    let md = stem.with_extension("md");
+    std::fs::write(&md, report::markdown(&report)).context("writing the Markdown report")?;
+    std::fs::write(
+        stem.with_extension("json"),
+        serde_json::to_vec_pretty(&report)?,
+    )
+    .context("writing the JSON report")?;
+    report::plot(&report, &stem.with_extension("png"))?;
+    eprintln!("wrote {}", md.display());
+    let errors: u64 = report.summary.iter().map(|s| s.errors).sum();
+    anyhow::ensure!(errors == 0, "{errors} requests failed (see the report)");
+    Ok(())
+}
+
+/// Signs up `n` users through the API, a few at a time.
+async fn sign_up_users(api: &Api, n: usize) -> anyhow::Result<Vec<BenchUser>> {
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let mut users = Vec::with_capacity(n);
+    let ids: Vec<usize> = (0..n).collect();
+    for chunk in ids.chunks(8) {
+        let mut tasks = Vec::new();
+        for i in chunk {
+            let api = api.clone();
+            let email = format!("bench-{run}-{i}@example.com");
+            tasks.push(tokio::spawn(async move { api.sign_up(&email).await }));
+        }
+        for task in tasks {
+            users.push(task.await??);
+        }
+    }
+    Ok(users)
+}
