@@ -101,11 +101,12 @@ impl Auth {
 
     pub(crate) async fn record_credential_change(
         &self,
+        ctx: &RequestContext,
         event: &'static str,
         user_id: UserId,
     ) -> Result<()> {
         tracing::info!(event, %user_id, "credential changed");
-        self.audit(None, event, Some(user_id), json!({})).await;
+        self.audit(Some(ctx), event, Some(user_id), json!({})).await;
         Ok(())
     }
 
@@ -242,6 +243,7 @@ impl Auth {
     #[instrument(skip_all)]
     pub async fn change_password(
         &self,
+        ctx: &RequestContext,
         claims: Option<&AccessClaims>,
         new_password: Secret,
         ticket: Option<&str>,
@@ -254,7 +256,7 @@ impl Auth {
             match self.require_elevation(claims, user.id, false).await {
                 Ok(()) => {
                     return self
-                        .set_own_password(&rt, claims, user.id, new_password)
+                        .set_own_password(ctx, &rt, claims, user.id, new_password)
                         .await;
                 }
                 Err(Error::ElevationRequired) if ticket.is_some() => {}
@@ -273,12 +275,13 @@ impl Auth {
             .reset_password_with_ticket(&stored, &hash, self.now())
             .await?
             .ok_or(Error::InvalidTicket)?;
-        self.record_credential_change("password.changed", user_id)
+        self.record_credential_change(ctx, "password.changed", user_id)
             .await
     }
 
     async fn set_own_password(
         &self,
+        ctx: &RequestContext,
         rt: &Runtime,
         claims: &AccessClaims,
         user_id: UserId,
@@ -297,7 +300,7 @@ impl Auth {
         {
             return Err(Error::BadCredentials);
         }
-        self.record_credential_change("password.changed", user_id)
+        self.record_credential_change(ctx, "password.changed", user_id)
             .await
     }
 

@@ -10,7 +10,7 @@ use super::signup::{checked_redirect, email_valid, redirect_allowed};
 use super::tokens::hash_refresh_token;
 use super::{Auth, Runtime, Session};
 use crate::mail::{Email, Template};
-use crate::model::{Secret, UserId};
+use crate::model::{RequestContext, Secret, UserId};
 use crate::store::{TicketEffects, TicketRedemption, TicketSession};
 
 /// The kinds Nhost writes before the colon of a ticket.
@@ -212,6 +212,7 @@ impl Auth {
     #[instrument(skip_all)]
     pub async fn redeem_ticket(
         &self,
+        ctx: &RequestContext,
         ticket: &str,
         redirect_to: &str,
     ) -> std::result::Result<TicketSignIn, TicketError> {
@@ -228,7 +229,7 @@ impl Auth {
                 error: Error::RedirectNotAllowed,
             });
         }
-        match self.take_ticket(&rt, ticket).await {
+        match self.take_ticket(ctx, &rt, ticket).await {
             Ok((session, kind)) => Ok(TicketSignIn {
                 session,
                 kind: kind.prefix(),
@@ -249,7 +250,12 @@ impl Auth {
     }
 
     /// Every redeemed ticket marks the e-mail verified: the mail reached the address.
-    async fn take_ticket(&self, rt: &Runtime, ticket: &str) -> Result<(Session, TicketKind)> {
+    async fn take_ticket(
+        &self,
+        ctx: &RequestContext,
+        rt: &Runtime,
+        ticket: &str,
+    ) -> Result<(Session, TicketKind)> {
         let revoke = rt.config.password.revoke_sessions_on_change;
         // Magic-link tickets belong to a flow not built yet, and `mfaTotp:` ones to
         // `/signin/mfa/totp`: refused like unknown ones, and left in place.
@@ -289,7 +295,7 @@ impl Auth {
             .await?
             .ok_or(Error::InvalidTicket)?;
         if kind == TicketKind::EmailConfirmChange {
-            self.record_credential_change("email.changed", user.id)
+            self.record_credential_change(ctx, "email.changed", user.id)
                 .await?;
         }
         let session = self.finish_session(rt, user, pending, SessionKind::Ticket)?;

@@ -89,11 +89,13 @@ pub struct UserPasswordRequest {
 /// POST /user/password: the bearer's own password, or a reset with a mailed ticket.
 pub async fn change(
     State(app): State<AppState>,
+    Client(ctx): Client,
     MaybeBearer(claims): MaybeBearer,
     Json(body): Json<UserPasswordRequest>,
 ) -> Result<AxumJson<&'static str>, ApiError> {
     app.auth
         .change_password(
+            &ctx,
             claims.as_ref(),
             Secret::new(body.new_password),
             body.ticket.as_deref(),

@@ -4,7 +4,7 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use super::AppState;
-use super::extract::Query;
+use super::extract::{Client, Query};
 use super::redirect::{Found, RedirectError, with_query};
 
 #[derive(Deserialize)]
@@ -22,11 +22,12 @@ pub struct VerifyQuery {
 /// `refreshToken` and `type` (the ticket kind) added to its query.
 pub async fn verify(
     State(app): State<AppState>,
+    Client(ctx): Client,
     Query(query): Query<VerifyQuery>,
 ) -> Result<Found, RedirectError> {
     let signed_in = app
         .auth
-        .redeem_ticket(&query.ticket, &query.redirect_to)
+        .redeem_ticket(&ctx, &query.ticket, &query.redirect_to)
         .await?;
     let token = signed_in.session.refresh_token.expose();
     let params = [("refreshToken", token), ("type", signed_in.kind)];

@@ -222,6 +222,16 @@ async fn changing_the_password_ends_other_sessions(app: TestApp) {
             .unwrap(),
         1
     );
+    // The audit row carries the client's address, as every request-driven event does.
+    let log = app.get("/user/audit", Some(token)).await;
+    let changed = log.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "password.changed")
+        .cloned()
+        .unwrap_or_else(|| panic!("no password.changed in {:?}", log.body));
+    assert_eq!(changed["ip"], "127.0.0.1", "{changed}");
 
     // Without a bearer, a ticket is required.
     let res = app
