@@ -286,3 +286,44 @@ async fn counter_regression_is_refused_and_audited(app: TestApp) {
     assert_invalid(&res, "challenge used");
 }
 both_backends!(counter_regression_is_refused_and_audited);
+
+/// Storing a ceremony sweeps the expired ones (in the same statement on PostgreSQL), so
+/// abandoned ceremonies do not pile up.
+async fn storing_a_challenge_sweeps_expired_ones(app: TestApp) {
+    use latchkey::model::{NewChallenge, Purpose};
+    let t0 = app.clock_now();
+    let challenge = |name: &str, now, expires_at| NewChallenge {
+        challenge: name.to_owned(),
+        purpose: Purpose::Signin,
+        user_id: None,
+        rp_id: "localhost".into(),
+        state: "{}".into(),
+        expires_at,
+        now,
+    };
+    let second = chrono::Duration::seconds(1);
+    let store = &app.store;
+    store
+        .insert_challenge(&challenge("abandoned", t0, t0 + second))
+        .await
+        .unwrap();
+    store
+        .insert_challenge(&challenge("live", t0, t0 + second * 60))
+        .await
+        .unwrap();
+    // A later ceremony, after the first one expired.
+    let later = t0 + second * 10;
+    store
+        .insert_challenge(&challenge("later", later, later + second * 60))
+        .await
+        .unwrap();
+    // Asked as of t0, when it was still valid: gone only because it was swept.
+    let abandoned = store.take_challenge("abandoned", Purpose::Signin, t0).await;
+    assert!(
+        abandoned.unwrap().is_none(),
+        "the expired ceremony was swept"
+    );
+    let live = store.take_challenge("live", Purpose::Signin, t0).await;
+    assert!(live.unwrap().is_some(), "a live ceremony stays");
+}
+both_backends!(storing_a_challenge_sweeps_expired_ones);

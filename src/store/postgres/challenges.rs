@@ -5,10 +5,12 @@ use super::{PgStore, db};
 use crate::model::{Challenge, NewChallenge, Purpose, Timestamp, UserId};
 use crate::store::{ChallengeStore, StoreError};
 
+// Sweeps expired ceremonies and stores the new one in one round trip: a data-modifying CTE
+// always runs, referenced or not.
 const INSERT: &str = "
+    WITH swept AS (DELETE FROM auth.webauthn_challenges WHERE expires_at <= $6)
     INSERT INTO auth.webauthn_challenges (challenge, purpose, user_id, rp_id, state, created_at, expires_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const SWEEP: &str = "DELETE FROM auth.webauthn_challenges WHERE expires_at <= $1";
 // Single-use in one atomic statement, safe across replicas: only one DELETE can return the row.
 const TAKE: &str = "
     DELETE FROM auth.webauthn_challenges
@@ -27,11 +29,6 @@ struct ChallengeRow {
 #[async_trait]
 impl ChallengeStore for PgStore {
     async fn insert_challenge(&self, c: &NewChallenge) -> Result<(), StoreError> {
-        sqlx::query(SWEEP)
-            .bind(c.now)
-            .execute(&mut *self.conn().await?)
-            .await
-            .map_err(db)?;
         sqlx::query(INSERT)
             .bind(&c.challenge)
             .bind(c.purpose.as_str())

@@ -27,9 +27,11 @@ struct ChallengeRow {
 #[async_trait]
 impl ChallengeStore for SqliteStore {
     async fn insert_challenge(&self, c: &NewChallenge) -> Result<(), StoreError> {
+        // One connection for both statements: one pool wait, not two.
+        let mut conn = self.conn().await?;
         sqlx::query(SWEEP)
             .bind(millis(c.now))
-            .execute(&mut *self.conn().await?)
+            .execute(&mut *conn)
             .await
             .map_err(db)?;
         sqlx::query(INSERT)
@@ -40,7 +42,7 @@ impl ChallengeStore for SqliteStore {
             .bind(&c.state)
             .bind(millis(c.now))
             .bind(millis(c.expires_at))
-            .execute(&mut *self.conn().await?)
+            .execute(&mut *conn)
             .await
             .map_err(db)?;
         Ok(())
