@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::authenticator::SoftPasskey;
+use crate::authenticator::SoftAuthenticator;
 
 /// Every operation the benchmark drives, in run order (adding keys last: it grows key lists).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,7 +63,7 @@ pub struct BenchUser {
     pub user_id: String,
     pub access_token: String,
     pub refresh_token: String,
-    pub passkey: SoftPasskey,
+    pub passkey: SoftAuthenticator,
 }
 
 /// An HTTP client for one server.
@@ -115,11 +115,14 @@ impl Api {
 
     /// Passkey sign-up with a new authenticator; the user is returned signed in.
     pub async fn sign_up(&self, email: &str) -> anyhow::Result<BenchUser> {
-        let mut passkey = SoftPasskey::new(&self.origin)?;
+        let mut passkey = SoftAuthenticator::new(&self.origin);
         let opts = self
             .send("/signup/webauthn", None, Some(&json!({ "email": email })))
             .await?;
-        let credential = passkey.register(&opts).await?;
+        let credential = passkey
+            .try_register(&opts)
+            .await
+            .map_err(anyhow::Error::msg)?;
         let res = (self.send(
             "/signup/webauthn/verify",
             None,
@@ -142,7 +145,11 @@ impl Api {
             Op::SignIn => {
                 let body = json!({ "email": user.email });
                 let opts = self.send("/signin/webauthn", None, Some(&body)).await?;
-                let credential = user.passkey.assert(&opts).await?;
+                let credential = user
+                    .passkey
+                    .try_assert(&opts)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
                 let res = (self.send(
                     "/signin/webauthn/verify",
                     None,
@@ -156,7 +163,11 @@ impl Api {
                 let opts = self
                     .send("/elevate/webauthn", Some(&token), Some(&json!({})))
                     .await?;
-                let credential = user.passkey.assert(&opts).await?;
+                let credential = user
+                    .passkey
+                    .try_assert(&opts)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
                 let body = json!({ "credential": credential });
                 let res =
                     (self.send("/elevate/webauthn/verify", Some(&token), Some(&body))).await?;
@@ -183,11 +194,14 @@ impl Api {
             }
             Op::AddKey => {
                 let token = user.access_token.clone();
-                let mut passkey = SoftPasskey::new(&self.origin)?;
+                let mut passkey = SoftAuthenticator::new(&self.origin);
                 let opts = self
                     .send("/user/webauthn/add", Some(&token), Some(&json!({})))
                     .await?;
-                let credential = passkey.register(&opts).await?;
+                let credential = passkey
+                    .try_register(&opts)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
                 let body = json!({ "credential": credential });
                 let res = (self.send("/user/webauthn/verify", Some(&token), Some(&body))).await?;
                 text(&res["id"]).map(drop)

@@ -2,6 +2,9 @@
 //! passkeys, measures the machine's crypto and database floor in the same run, and writes
 //! `<date>-<store>.{md,json,png}`. `scripts/bench` starts the database and the server.
 
+// The e2e tests' software authenticator (1Password's passkey crates behind a JSON "browser"),
+// shared rather than copied: the benchmark's users are the tests' users.
+#[path = "../../tests/e2e/support/authenticator.rs"]
 mod authenticator;
 mod client;
 mod floor;

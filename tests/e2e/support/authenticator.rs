@@ -1,4 +1,5 @@
-//! Software WebAuthn authenticator + minimal "browser" client for end-to-end tests.
+//! Software WebAuthn authenticator + minimal "browser" client for end-to-end tests (the
+//! benchmark, `bench/`, includes this same file for its users' passkeys).
 //!
 //! Works purely on JSON (`serde_json::Value`), so it is independent of the server code:
 //! it consumes the bare `PublicKeyCredentialCreationOptions` / `PublicKeyCredentialRequestOptions`
