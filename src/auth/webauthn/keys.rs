@@ -1,11 +1,10 @@
 //! Managing the signed-in user's keys: list, rename, delete. REST and GraphQL both call
 //! these, so row scoping and the last-key rule hold whatever the transport.
 
-use serde_json::json;
-use tracing::{info, instrument};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+use tracing::{info, instrument};
 
 use super::registration::checked_nickname;
 use super::{account_names, user_handle};
