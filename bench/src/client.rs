@@ -123,12 +123,13 @@ impl Api {
             .try_register(&opts)
             .await
             .map_err(anyhow::Error::msg)?;
-        let res = (self.send(
-            "/signup/webauthn/verify",
-            None,
-            Some(&json!({ "credential": credential })),
-        ))
-        .await?;
+        let res = self
+            .send(
+                "/signup/webauthn/verify",
+                None,
+                Some(&json!({ "credential": credential })),
+            )
+            .await?;
         let session = &res["session"];
         Ok(BenchUser {
             email: email.to_owned(),
@@ -150,12 +151,13 @@ impl Api {
                     .try_assert(&opts)
                     .await
                     .map_err(anyhow::Error::msg)?;
-                let res = (self.send(
-                    "/signin/webauthn/verify",
-                    None,
-                    Some(&json!({ "credential": credential })),
-                ))
-                .await?;
+                let res = self
+                    .send(
+                        "/signin/webauthn/verify",
+                        None,
+                        Some(&json!({ "credential": credential })),
+                    )
+                    .await?;
                 user.take_session(&res["session"])
             }
             Op::Elevate => {
@@ -169,8 +171,9 @@ impl Api {
                     .await
                     .map_err(anyhow::Error::msg)?;
                 let body = json!({ "credential": credential });
-                let res =
-                    (self.send("/elevate/webauthn/verify", Some(&token), Some(&body))).await?;
+                let res = self
+                    .send("/elevate/webauthn/verify", Some(&token), Some(&body))
+                    .await?;
                 text(&res["session"]["accessToken"]).map(drop)
             }
             Op::Refresh => {
@@ -203,7 +206,9 @@ impl Api {
                     .await
                     .map_err(anyhow::Error::msg)?;
                 let body = json!({ "credential": credential });
-                let res = (self.send("/user/webauthn/verify", Some(&token), Some(&body))).await?;
+                let res = self
+                    .send("/user/webauthn/verify", Some(&token), Some(&body))
+                    .await?;
                 text(&res["id"]).map(drop)
             }
         }
