@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::authenticator::SoftAuthenticator;
 
 /// Every operation the benchmark drives, in run order (adding keys last: it grows key lists).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Op {
     SignIn,
@@ -138,6 +138,33 @@ impl Api {
             refresh_token: text(&session["refreshToken"])?,
             passkey,
         })
+    }
+
+    /// Only the options call of a ceremony (`op`: sign-in, elevate, sign-up or add key); the
+    /// challenge the server stored it under.
+    pub async fn options(&self, op: Op, user: &BenchUser) -> anyhow::Result<String> {
+        let token = Some(user.access_token.as_str());
+        let opts = match op {
+            Op::SignIn => {
+                let body = json!({ "email": user.email });
+                self.send("/signin/webauthn", None, Some(&body)).await?
+            }
+            Op::Elevate => {
+                self.send("/elevate/webauthn", token, Some(&json!({})))
+                    .await?
+            }
+            Op::SignUp => {
+                let email = format!("bench-{}@example.com", uuid::Uuid::new_v4().simple());
+                let body = json!({ "email": email });
+                self.send("/signup/webauthn", None, Some(&body)).await?
+            }
+            Op::AddKey => {
+                self.send("/user/webauthn/add", token, Some(&json!({})))
+                    .await?
+            }
+            Op::Refresh | Op::TokenVerify | Op::User => bail!("{op:?} is not a ceremony"),
+        };
+        text(&opts["challenge"])
     }
 
     /// One run of `op` for `user` (ignored for sign-up, which makes a fresh user).

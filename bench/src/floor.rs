@@ -1,6 +1,8 @@
 //! The machine's floor: what the crypto and the database alone allow, measured in the same
-//! run. Crypto: ES256 verifications with OpenSSL (what webauthn-rs-core verifies with) and
-//! the server's own access-token minting and checking (`latchkey::auth::tokens`). Database:
+//! run. Crypto: ES256 verifications with the verifier the server runs (webauthn-rs-core's
+//! `COSEKey::verify_signature`, RustCrypto's `p256` through crypto-glue; OpenSSL's rate is
+//! kept beside it for reference) and the server's own access-token minting and checking
+//! (`latchkey::auth::tokens`). Database:
 //! the store calls (so the same SQL, with sqlx, over the same pool settings) that each
 //! operation makes, run directly at the client concurrency.
 
@@ -14,18 +16,26 @@ use openssl::nid::Nid;
 use openssl::pkey::PKey;
 use openssl::sign::{Signer, Verifier};
 use serde::Serialize;
+use webauthn_rs_core::proto::{COSEAlgorithm, COSEEC2Key, COSEKey, COSEKeyType, ECDSACurve};
 
 use latchkey::auth::tokens::{TokenKeys, hash_refresh_token, random_key_hex};
 use latchkey::config::{Config, DatabaseUrl};
-use latchkey::model::{NewChallenge, Purpose, RefreshTokenId, Secret, User, UserId};
-use latchkey::store::{KeyUse, NewRefreshToken, Rotation, Store};
+use latchkey::model::{
+    CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose, RefreshTokenId, RequestContext,
+    Secret, SecurityKey, SecurityKeyId, User, UserId,
+};
+use latchkey::store::{AuditEvent, Inserted, KeyUse, NewRefreshToken, Rotation, Store};
+use serde_json::json;
 
-use crate::client::Op;
+use crate::client::{Api, BenchUser, Op};
 
 /// Operations per second of each primitive, on one thread and on every core.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Rates {
+    /// webauthn-rs-core's ES256 check, as the server does it per assertion.
     pub es256_verify: f64,
+    /// OpenSSL's ES256 check: not in the floor, shown for what a faster verifier would allow.
+    pub es256_verify_openssl: f64,
     pub jwt_mint: f64,
     pub jwt_verify: f64,
 }
@@ -110,7 +120,17 @@ pub fn crypto(user: &User, length: Duration) -> anyhow::Result<CryptoFloor> {
     signer.update(&message)?;
     let signature = signer.sign_to_vec()?;
     let public = PKey::public_key_from_der(&key.public_key_to_der()?)?;
+    let cose = cose_key(&key)?;
+    // What webauthn-rs-core does per assertion: rebuild the point from the stored x/y, parse
+    // the DER signature, verify over the same bytes.
     let es256 = || -> anyhow::Result<()> {
+        let ok = cose
+            .verify_signature(&signature, &message)
+            .map_err(|e| anyhow::anyhow!("webauthn-rs-core: {e:?}"))?;
+        anyhow::ensure!(ok, "signature did not verify");
+        Ok(())
+    };
+    let es256_openssl = || -> anyhow::Result<()> {
         let mut verifier = Verifier::new(MessageDigest::sha256(), &public)?;
         verifier.update(&message)?;
         anyhow::ensure!(verifier.verify(&signature)?, "signature did not verify");
@@ -136,6 +156,7 @@ pub fn crypto(user: &User, length: Duration) -> anyhow::Result<CryptoFloor> {
     let measure = |n: usize| -> anyhow::Result<Rates> {
         Ok(Rates {
             es256_verify: rate(n, length, &es256)?,
+            es256_verify_openssl: rate(n, length, &es256_openssl)?,
             jwt_mint: rate(n, length, &mint)?,
             jwt_verify: rate(n, length, &check)?,
         })
@@ -144,6 +165,23 @@ pub fn crypto(user: &User, length: Duration) -> anyhow::Result<CryptoFloor> {
         threads,
         single_core: measure(1)?,
         all_cores: measure(threads)?,
+    })
+}
+
+/// The public key as a stored credential holds it: COSE EC2, P-256, raw x and y.
+fn cose_key(key: &PKey<openssl::pkey::Private>) -> anyhow::Result<COSEKey> {
+    let ec = key.ec_key()?;
+    let mut ctx = openssl::bn::BigNumContext::new()?;
+    let (mut x, mut y) = (openssl::bn::BigNum::new()?, openssl::bn::BigNum::new()?);
+    ec.public_key()
+        .affine_coordinates(ec.group(), &mut x, &mut y, &mut ctx)?;
+    Ok(COSEKey {
+        type_: COSEAlgorithm::ES256,
+        key: COSEKeyType::EC_EC2(COSEEC2Key {
+            curve: ECDSACurve::SECP256R1,
+            x: x.to_vec_padded(32)?,
+            y: y.to_vec_padded(32)?,
+        }),
     })
 }
 
@@ -156,9 +194,9 @@ pub struct DbFloor {
     pub p99_ms: f64,
 }
 
-/// Whether the database floor is measured for `op` (the others use the crypto floor only).
+/// Whether the database floor is measured for `op` (`/token/verify` touches no database).
 pub fn has_db_floor(op: Op) -> bool {
-    matches!(op, Op::SignIn | Op::Elevate | Op::Refresh | Op::User)
+    op != Op::TokenVerify
 }
 
 /// A pre-registered user as the database floor sees it.
@@ -166,6 +204,50 @@ pub fn has_db_floor(op: Op) -> bool {
 pub struct DbUser {
     pub id: UserId,
     pub email: String,
+}
+
+/// What the floor writes, taken from the running server so the rows have the real size: the
+/// ceremony state the server stored for each flow, and one of its real users and keys.
+pub struct Sample {
+    pub signin_state: String,
+    pub elevate_state: String,
+    pub signup_state: String,
+    pub add_key_state: String,
+    pub user: User,
+    pub key: SecurityKey,
+}
+
+impl Sample {
+    /// Asks the server for options of each flow and takes the stored ceremony back out of the
+    /// database (which also retires the challenge).
+    pub async fn capture(
+        api: &Api,
+        store: &dyn Store,
+        user: &BenchUser,
+        id: UserId,
+    ) -> anyhow::Result<Self> {
+        let state = async |op: Op, purpose: Purpose| -> anyhow::Result<String> {
+            let challenge = api.options(op, user).await?;
+            let taken = store
+                .take_challenge(&challenge, purpose, chrono::Utc::now())
+                .await?
+                .with_context(|| format!("no stored ceremony for {op:?}"))?;
+            Ok(taken.state)
+        };
+        Ok(Self {
+            signin_state: state(Op::SignIn, Purpose::Signin).await?,
+            elevate_state: state(Op::Elevate, Purpose::Elevate).await?,
+            signup_state: state(Op::SignUp, Purpose::Signup).await?,
+            add_key_state: state(Op::AddKey, Purpose::AddKey).await?,
+            user: store.get_user(id).await?.context("user not found")?,
+            key: store
+                .keys_of(id)
+                .await?
+                .into_iter()
+                .next()
+                .context("user has no key")?,
+        })
+    }
 }
 
 /// Opens the store the server uses (same pool size), without starting a server.
@@ -179,13 +261,11 @@ pub async fn open(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
     latchkey::open_store(&url, &latchkey::config::LimitsConfig::default()).await
 }
 
-/// The serialised ceremony state is stored with each challenge; this is about its size.
-const STATE_BYTES: usize = 1200;
-
 /// Runs the store calls of `op` from `concurrency` tasks for `length`.
 pub async fn db(
     store: Arc<dyn Store>,
     users: &[DbUser],
+    sample: Arc<Sample>,
     op: Op,
     concurrency: usize,
     length: Duration,
@@ -199,26 +279,25 @@ pub async fn db(
             .cloned()
             .context("no users for the database floor")?;
         let store = store.clone();
+        let sample = sample.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut refresh = hash_refresh_token(&uuid::Uuid::new_v4().to_string());
             if op == Op::Refresh {
-                let now = chrono::Utc::now();
-                store
-                    .start_session(&NewRefreshToken {
-                        id: RefreshTokenId::new_random(),
-                        user_id: user.id,
-                        hash: refresh.clone(),
-                        expires_at: now + chrono::Duration::days(30),
-                        now,
-                    })
-                    .await?;
+                store.start_session(&new_session(user.id)).await?;
+                refresh = new_session_hash(&*store, user.id).await?;
             }
+            // Keys are added to users of the floor's own, so the benchmark's users keep one key.
+            let own = if op == Op::AddKey {
+                Some(sign_up(&*store, &sample).await?)
+            } else {
+                None
+            };
             while Instant::now() < deadline {
                 let t0 = Instant::now();
                 match op {
-                    Op::SignIn => sign_in(&*store, &user, false).await?,
-                    Op::Elevate => sign_in(&*store, &user, true).await?,
+                    Op::SignIn => sign_in(&*store, &sample, &user, false).await?,
+                    Op::Elevate => sign_in(&*store, &sample, &user, true).await?,
                     Op::Refresh => {
                         let now = chrono::Utc::now();
                         let next = hash_refresh_token(&uuid::Uuid::new_v4().to_string());
@@ -237,9 +316,14 @@ pub async fn db(
                     Op::User => {
                         store.get_user(user.id).await?.context("user gone")?;
                     }
-                    Op::TokenVerify | Op::SignUp | Op::AddKey => {
-                        anyhow::bail!("no database floor for {op:?}")
+                    Op::SignUp => {
+                        sign_up(&*store, &sample).await?;
                     }
+                    Op::AddKey => {
+                        let own = own.context("no user for add key")?;
+                        add_key(&*store, &sample, own).await?;
+                    }
+                    Op::TokenVerify => anyhow::bail!("no database floor for {op:?}"),
                 }
                 latencies.push(t0.elapsed());
             }
@@ -263,9 +347,71 @@ pub async fn db(
     })
 }
 
-/// The store calls of a passkey sign-in (options, then verify and session start); for an
+/// A session row as the server writes it, with a random token hash.
+fn new_session(user_id: UserId) -> NewRefreshToken {
+    let now = chrono::Utc::now();
+    NewRefreshToken {
+        id: RefreshTokenId::new_random(),
+        user_id,
+        hash: hash_refresh_token(&uuid::Uuid::new_v4().to_string()),
+        expires_at: now + chrono::Duration::days(30),
+        now,
+    }
+}
+
+/// Starts a session and returns its token hash (for the refresh floor's first rotation).
+async fn new_session_hash(store: &dyn Store, user_id: UserId) -> anyhow::Result<String> {
+    let session = new_session(user_id);
+    store.start_session(&session).await?;
+    Ok(session.hash)
+}
+
+/// The audit row the server writes for a loopback client of the benchmark.
+fn audit(event: &'static str, user_id: UserId, detail: serde_json::Value) -> AuditEvent {
+    AuditEvent {
+        event,
+        user_id: Some(user_id),
+        detail,
+        now: chrono::Utc::now(),
+        context: Some(RequestContext::new("127.0.0.1".into(), None)),
+    }
+}
+
+/// Stores a ceremony as the options call does, and takes it back as the verify call does.
+async fn ceremony(
+    store: &dyn Store,
+    purpose: Purpose,
+    user_id: Option<UserId>,
+    state: &str,
+) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let challenge = uuid::Uuid::new_v4().simple().to_string();
+    store
+        .insert_challenge(&NewChallenge {
+            challenge: challenge.clone(),
+            purpose,
+            user_id,
+            rp_id: "localhost".into(),
+            state: state.to_owned(),
+            expires_at: now + chrono::Duration::seconds(60),
+            now,
+        })
+        .await?;
+    store
+        .take_challenge(&challenge, purpose, now)
+        .await?
+        .context("challenge gone")?;
+    Ok(())
+}
+
+/// The store calls of a passkey sign-in (options, then verify, session and audit row); for an
 /// elevation the bearer's user is read instead of looked up by e-mail.
-async fn sign_in(store: &dyn Store, user: &DbUser, elevate: bool) -> anyhow::Result<()> {
+async fn sign_in(
+    store: &dyn Store,
+    sample: &Sample,
+    user: &DbUser,
+    elevate: bool,
+) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     // Options.
     if elevate {
@@ -277,31 +423,17 @@ async fn sign_in(store: &dyn Store, user: &DbUser, elevate: bool) -> anyhow::Res
             .context("user gone")?;
     }
     store.keys_of(user.id).await?;
-    let challenge = uuid::Uuid::new_v4().simple().to_string();
-    let purpose = if elevate {
-        Purpose::Elevate
+    let (purpose, state) = if elevate {
+        (Purpose::Elevate, &sample.elevate_state)
     } else {
-        Purpose::Signin
+        (Purpose::Signin, &sample.signin_state)
     };
-    store
-        .insert_challenge(&NewChallenge {
-            challenge: challenge.clone(),
-            purpose,
-            user_id: Some(user.id),
-            rp_id: "localhost".into(),
-            state: "x".repeat(STATE_BYTES),
-            expires_at: now + chrono::Duration::seconds(60),
-            now,
-        })
-        .await?;
-    // Verify.
     if elevate {
+        // Verify reads the bearer before taking the challenge.
         store.get_user(user.id).await?.context("user gone")?;
     }
-    store
-        .take_challenge(&challenge, purpose, now)
-        .await?
-        .context("challenge gone")?;
+    ceremony(store, purpose, Some(user.id), state).await?;
+    // Verify.
     store.get_user(user.id).await?.context("user gone")?;
     let keys = store.keys_of(user.id).await?;
     let key = keys.first().context("user has no key")?;
@@ -318,14 +450,88 @@ async fn sign_in(store: &dyn Store, user: &DbUser, elevate: bool) -> anyhow::Res
             },
         )
         .await?;
+    store.start_session(&new_session(user.id)).await?;
+    let event = if elevate {
+        audit("session.elevated", user.id, json!({}))
+    } else {
+        audit("signin.succeeded", user.id, json!({ "method": "webauthn" }))
+    };
+    store.record_event(&event).await?;
+    Ok(())
+}
+
+/// A key row like the sample's, under a fresh id and credential id.
+fn new_key(sample: &Sample) -> NewSecurityKey {
+    let k = &sample.key;
+    NewSecurityKey {
+        id: SecurityKeyId::new_random(),
+        credential_id: CredentialId::from_bytes(uuid::Uuid::new_v4().as_bytes().to_vec()),
+        public_key: k.public_key.clone(),
+        counter: 0,
+        transports: k.transports.clone(),
+        nickname: k.nickname.clone(),
+        aaguid: k.aaguid,
+        backup_eligible: k.backup_eligible.unwrap_or_default(),
+        backup_state: k.backup_state.unwrap_or_default(),
+        user_verified: k.user_verified,
+        attestation_format: k.attestation_format.clone().unwrap_or_default(),
+        now: chrono::Utc::now(),
+    }
+}
+
+/// The store calls of a passkey sign-up: the e-mail check and the ceremony, then the user,
+/// its key and its session in one transaction, the audit row, and the user read back.
+async fn sign_up(store: &dyn Store, sample: &Sample) -> anyhow::Result<UserId> {
+    let id = UserId::new_random();
+    let email = format!("floor-{}@example.com", id.as_uuid().simple());
+    anyhow::ensure!(
+        store.find_user_by_email(&email).await?.is_none(),
+        "e-mail taken"
+    );
+    ceremony(store, Purpose::Signup, None, &sample.signup_state).await?;
+    let u = &sample.user;
+    let user = NewUser {
+        id,
+        display_name: email.clone(),
+        avatar_url: u.avatar_url.clone(),
+        locale: u.locale.clone(),
+        email: Some(email),
+        email_verified: false,
+        is_anonymous: false,
+        disabled: false,
+        default_role: u.default_role.clone(),
+        roles: u.roles.clone(),
+        metadata: u.metadata.clone(),
+        ticket: None,
+        password_hash: None,
+        now: chrono::Utc::now(),
+    };
+    let key = new_key(sample);
+    let inserted = store
+        .create_user(&user, Some(&key), Some(&new_session(id)))
+        .await?;
+    anyhow::ensure!(matches!(inserted, Inserted::New(_)), "sign-up conflict");
+    let detail = json!({ "method": "webauthn", "keyId": key.id.to_string() });
     store
-        .start_session(&NewRefreshToken {
-            id: RefreshTokenId::new_random(),
-            user_id: user.id,
-            hash: hash_refresh_token(&uuid::Uuid::new_v4().to_string()),
-            expires_at: now + chrono::Duration::days(30),
-            now,
-        })
+        .record_event(&audit("user.signed_up", id, detail))
+        .await?;
+    store.get_user(id).await?.context("user gone")?;
+    Ok(id)
+}
+
+/// The store calls of adding a key: the bearer and its keys (the exclude list) and the
+/// ceremony, then the bearer again, the key and the audit row.
+async fn add_key(store: &dyn Store, sample: &Sample, user_id: UserId) -> anyhow::Result<()> {
+    store.get_user(user_id).await?.context("user gone")?;
+    store.keys_of(user_id).await?;
+    store.get_user(user_id).await?.context("user gone")?;
+    ceremony(store, Purpose::AddKey, Some(user_id), &sample.add_key_state).await?;
+    let key = new_key(sample);
+    let inserted = store.add_key(user_id, &key).await?;
+    anyhow::ensure!(matches!(inserted, Inserted::New(_)), "key conflict");
+    let detail = json!({ "keyId": key.id.to_string() });
+    store
+        .record_event(&audit("security_key.added", user_id, detail))
         .await?;
     Ok(())
 }

@@ -62,6 +62,9 @@ struct Cli {
     /// Client counts of the sweep.
     #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
     concurrency: Vec<usize>,
+    /// Only these operations (default: all), e.g. `--ops sign-in,elevate` while profiling.
+    #[arg(long, value_delimiter = ',')]
+    ops: Vec<Op>,
     /// A few seconds in all: short windows, two concurrency levels (checks that it runs).
     #[arg(long)]
     smoke: bool,
@@ -75,6 +78,13 @@ async fn main() -> anyhow::Result<()> {
         cli.concurrency = vec![1, 4];
     }
     cli.concurrency.retain(|c| *c > 0);
+    if cli.ops.is_empty() {
+        cli.ops = Op::ALL.to_vec();
+    }
+    let ops: Vec<Op> = Op::ALL
+        .into_iter()
+        .filter(|op| cli.ops.contains(op))
+        .collect();
     let users_needed = cli
         .concurrency
         .iter()
@@ -109,14 +119,16 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("crypto floor");
     let store = floor::open(&cli.database_url).await?;
     let first = db_users.first().context("no users")?;
-    let user_row = store.get_user(first.id).await?.context("user not found")?;
-    let crypto = tokio::task::block_in_place(|| floor::crypto(&user_row, crypto_window))?;
+    let first_user = users.first().context("no users")?;
+    let sample = Arc::new(floor::Sample::capture(&api, &*store, first_user, first.id).await?);
+    let crypto = tokio::task::block_in_place(|| floor::crypto(&sample.user, crypto_window))?;
 
     eprintln!("database floor");
     let mut db = Vec::new();
-    for op in Op::ALL.into_iter().filter(|op| floor::has_db_floor(*op)) {
+    for op in ops.iter().copied().filter(|op| floor::has_db_floor(*op)) {
         for &c in &cli.concurrency {
-            db.push(floor::db(store.clone(), &db_users, op, c, window / 2).await?);
+            let floor = floor::db(store.clone(), &db_users, sample.clone(), op, c, window / 2);
+            db.push(floor.await?);
         }
     }
     drop(store);
@@ -134,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut sweep = Vec::new();
     let mut open_loop = Vec::new();
-    for op in Op::ALL {
+    for &op in &ops {
         for &c in &cli.concurrency {
             let w = target.closed_loop(op, c, window).await?;
             eprintln!(
@@ -162,8 +174,9 @@ async fn main() -> anyhow::Result<()> {
         open_loop.push(w);
     }
 
-    let summary = Op::ALL
-        .into_iter()
+    let summary = ops
+        .iter()
+        .copied()
         .filter_map(|op| report::summarise(op, &sweep, &open_loop, &crypto, &db))
         .collect();
     let report = Report {
