@@ -1,5 +1,4 @@
 use async_trait::async_trait;
-use sqlx::Connection as _;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -10,7 +9,14 @@ use crate::store::{NewRefreshToken, Rotation, SessionStore, StoreError};
 const INSERT_TOKEN: &str = "
     INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
     VALUES ($1, $2, $3, $4, 'regular', $5)";
-const TOUCH_USER: &str = "UPDATE auth.users SET last_seen = $2 WHERE id = $1";
+// A new session and the user's `last_seen` in one statement: one round trip, atomic.
+const START_SESSION: &str = "
+    WITH started AS (
+        INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
+        VALUES ($1, $2, $3, $4, 'regular', $5)
+     RETURNING user_id
+    )
+    UPDATE auth.users SET last_seen = $2 WHERE id IN (SELECT user_id FROM started)";
 // One statement, one round trip: the rotation, the remembered old hash and `last_seen` are
 // applied together or not at all.
 const ROTATE: &str = "
@@ -57,16 +63,16 @@ pub(super) async fn insert_refresh_token(
 #[async_trait]
 impl SessionStore for PgStore {
     async fn start_session(&self, token: &NewRefreshToken) -> Result<(), StoreError> {
-        let mut conn = self.conn().await?;
-        let mut tx = conn.begin().await.map_err(db)?;
-        insert_refresh_token(&mut tx, token).await.map_err(db)?;
-        sqlx::query(TOUCH_USER)
-            .bind(token.user_id.as_uuid())
+        sqlx::query(START_SESSION)
+            .bind(token.id.as_uuid())
             .bind(token.now)
-            .execute(&mut *tx)
+            .bind(token.expires_at)
+            .bind(token.user_id.as_uuid())
+            .bind(&token.hash)
+            .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)
+        Ok(())
     }
 
     async fn rotate_refresh_token(
