@@ -293,10 +293,13 @@ fn request_options(rt: &Runtime, creds: Vec<Credential>) -> Result<(serde_json::
         )
         .map_err(Error::Ceremony)?
         .allow_backup_eligible_upgrade(true);
-    let (challenge, authentication) = rt
+    let (challenge, mut authentication) = rt
         .webauthn
         .generate_challenge_authenticate(builder)
         .map_err(Error::Ceremony)?;
+    // Stored without its credentials: `verify_assertion` sets the user's keys as they are
+    // then, so the row is a few hundred bytes instead of a few KiB per listed key.
+    authentication.set_allowed_credentials(vec![]);
     let json =
         serde_json::to_value(&challenge.public_key).map_err(|e| Error::Internal(e.to_string()))?;
     Ok((json, to_json(&AssertionState { authentication })?))
