@@ -32,6 +32,18 @@ use crate::model::{Secret, Timestamp, User, UserId};
 use crate::store::Store;
 use tokens::TokenKeys;
 
+/// CPU-bound work off the async worker threads, in the caller's span: bcrypt (tens of
+/// milliseconds at cost 10) and signature checks (a P-256 verification is about 0.3 ms with
+/// webauthn-rs-core's pure-Rust verifier), so they do not stall other requests' I/O.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
+        .await
+        .map_err(|e| Error::Internal(format!("blocking task: {e}")))
+}
+
 /// Settings name of the generated development JWT key.
 const DEV_JWT_KEY: &str = "dev_jwt_hs256_key";
 

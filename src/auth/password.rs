@@ -2,7 +2,7 @@
 //! the e-mail, and turning an anonymous user into a regular one.
 
 use serde_json::json;
-use tracing::{Span, debug, instrument};
+use tracing::{debug, instrument};
 
 use super::error::{Error, Result};
 use super::sessions::SessionKind;
@@ -11,7 +11,7 @@ use super::signup::{
     validate_options, verification_ticket,
 };
 use super::tickets::{TicketKind, TicketMail, new_ticket, stored_ticket};
-use super::{AccessClaims, Auth, Runtime, Session, check_user, hibp};
+use super::{AccessClaims, Auth, Runtime, Session, blocking, check_user, hibp};
 use crate::mail::Template;
 use crate::model::{NewUser, RequestContext, Secret, UserId};
 use crate::store::{Conflict, Deanonymize, Inserted, Revoke};
@@ -33,14 +33,6 @@ pub enum PasswordSignIn {
 pub enum DeanonymizeMethod {
     EmailPassword,
     Passwordless,
-}
-
-/// bcrypt off the async threads: at cost 10 one hash takes tens of milliseconds.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    let span = Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(work))
-        .await
-        .map_err(|e| Error::Internal(format!("bcrypt task: {e}")))
 }
 
 async fn hash_password(cost: u32, password: Secret) -> Result<String> {

@@ -1,5 +1,7 @@
 //! Assertion ceremonies: passkey sign-in (by e-mail or discoverable) and elevation.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::{instrument, warn};
@@ -11,7 +13,7 @@ use super::{from_json, observe, policy, to_json, user_id_from_handle};
 use crate::auth::error::{Error, Result};
 use crate::auth::sessions::SessionKind;
 use crate::auth::signup::email_valid;
-use crate::auth::{AccessClaims, Auth, Runtime, Session, audit, check_user};
+use crate::auth::{AccessClaims, Auth, Runtime, Session, audit, blocking, check_user};
 use crate::model::{CredentialId, Purpose, RequestContext, SecurityKey, User, UserId};
 use crate::store::KeyUse;
 
@@ -176,7 +178,7 @@ impl Auth {
     async fn verify_assertion(
         &self,
         ctx: &RequestContext,
-        rt: &Runtime,
+        rt: &Arc<Runtime>,
         user_id: UserId,
         credential: &PublicKeyCredential,
         mut state: AssertionState,
@@ -191,10 +193,15 @@ impl Auth {
             .authentication
             .set_allowed_credentials(usable_credentials(rt, &keys));
         let now = self.now();
-        let result = match rt
-            .webauthn
-            .authenticate_credential(credential, &state.authentication)
-        {
+        let checked = {
+            let (rt, credential) = (rt.clone(), credential.clone());
+            blocking(move || {
+                rt.webauthn
+                    .authenticate_credential(&credential, &state.authentication)
+            })
+            .await?
+        };
+        let result = match checked {
             Ok(result) => result,
             // Nhost: ignores the counter. A counter that does not move forward means two
             // copies of the private key may exist.

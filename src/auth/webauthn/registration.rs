@@ -1,5 +1,7 @@
 //! Registration ceremonies: passkey sign-up and adding a key to a signed-in user.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::instrument;
@@ -19,7 +21,7 @@ use crate::auth::sessions::SessionKind;
 use crate::auth::signup::{
     SignUpOptions, email_allowed, email_valid, gravatar_url, validate_options, verification_ticket,
 };
-use crate::auth::{AccessClaims, Auth, Runtime, Session};
+use crate::auth::{AccessClaims, Auth, Runtime, Session, blocking};
 use crate::config::Attestation;
 use crate::model::{
     CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose, RequestContext, SecurityKeyId,
@@ -138,13 +140,15 @@ impl Auth {
         let signup = validate_options(&rt.config, &state.email, &options)?;
         let now = self.now();
         // Unnamed sign-up keys get the authenticator's name, or '' as Nhost stores them.
-        let key = self.verified_key(
-            &rt,
-            &credential,
-            &state.registration,
-            nickname,
-            Some(String::new()),
-        )?;
+        let key = self
+            .verified_key(
+                &rt,
+                &credential,
+                state.registration,
+                nickname,
+                Some(String::new()),
+            )
+            .await?;
         let user_id = UserId::from_uuid(state.user_id);
         let needs_verification =
             rt.config.email_verification_required || rt.config.disable_new_users;
@@ -260,7 +264,9 @@ impl Auth {
         }
         let state: AddKeyState = from_json(&taken.state)?;
         // Unnamed keys get the authenticator's name, or NULL as Nhost stores them.
-        let key = self.verified_key(&rt, &credential, &state.registration, nickname, None)?;
+        let key = self
+            .verified_key(&rt, &credential, state.registration, nickname, None)
+            .await?;
         match self.store.add_key(user.id, &key).await? {
             Inserted::New(id) => {
                 let detail = json!({ "keyId": id.to_string() });
@@ -277,23 +283,29 @@ impl Auth {
 
     /// Has webauthn-rs verify the attestation, and builds the row to store. Without a
     /// `nickname` the key is named after its authenticator (by AAGUID), else `unnamed`.
-    fn verified_key(
+    async fn verified_key(
         &self,
-        rt: &Runtime,
+        rt: &Arc<Runtime>,
         credential: &RegisterPublicKeyCredential,
-        registration: &RegistrationState,
+        registration: RegistrationState,
         nickname: Option<String>,
         unnamed: Option<String>,
     ) -> Result<NewSecurityKey> {
+        let checked = {
+            let (rt, credential) = (rt.clone(), credential.clone());
+            blocking(move || {
+                let cas = rt.attestation.as_ref().map(|t| &t.cas);
+                rt.webauthn
+                    .register_credential(&credential, &registration, cas)
+            })
+            .await?
+        };
         let trust = rt.attestation.as_ref();
-        let verified = rt
-            .webauthn
-            .register_credential(credential, registration, trust.map(|t| &t.cas))
-            .map_err(|err| match err {
-                // The statement itself was sound, but proves no allowed model.
-                err if trust.is_some() && untrusted_attestation(&err) => Error::AttestationRefused,
-                err => Error::Ceremony(err),
-            })?;
+        let verified = checked.map_err(|err| match err {
+            // The statement itself was sound, but proves no allowed model.
+            err if trust.is_some() && untrusted_attestation(&err) => Error::AttestationRefused,
+            err => Error::Ceremony(err),
+        })?;
         let attested = attested_key(&credential.response.attestation_object)?;
         if let Some(trust) = trust
             && !trust.allows(attested.aaguid)
