@@ -327,3 +327,35 @@ async fn storing_a_challenge_sweeps_expired_ones(app: TestApp) {
     assert!(live.unwrap().is_some(), "a live ceremony stays");
 }
 both_backends!(storing_a_challenge_sweeps_expired_ones);
+
+/// The stored sign-in ceremony holds no copy of the user's keys (verify reads them fresh), so
+/// a user with many keys does not grow every ceremony row; each key still signs in, the
+/// newest included.
+async fn stored_assertion_state_holds_no_keys(app: TestApp) {
+    use latchkey::model::Purpose;
+    let mut owner = app.key_owner(EMAIL).await;
+    let mut newest = SoftAuthenticator::new(ORIGIN);
+    for _ in 0..3 {
+        app.add_key(&owner.token, None).await;
+    }
+    app.add_key_with(&owner.token, &mut newest, None).await;
+
+    let options = call(&app, "/signin/webauthn", None, &json!({ "email": EMAIL })).await;
+    assert_eq!(options.status, 200, "{}", options.body);
+    let listed = options.body["allowCredentials"].as_array().unwrap().len();
+    assert_eq!(listed, 5, "the options still list every key");
+    let challenge = options.body["challenge"].as_str().unwrap();
+    let stored = app
+        .store
+        .take_challenge(challenge, Purpose::Signin, app.clock_now())
+        .await
+        .unwrap()
+        .expect("the ceremony is stored");
+    let state: Value = serde_json::from_str(&stored.state).unwrap();
+    assert_eq!(state["authentication"]["credentials"], json!([]));
+    assert!(stored.state.len() < 400, "{} bytes", stored.state.len());
+
+    sign_in_by_email(&app, EMAIL, &mut newest).await;
+    sign_in_by_email(&app, EMAIL, &mut owner.authenticator).await;
+}
+both_backends!(stored_assertion_state_holds_no_keys);
