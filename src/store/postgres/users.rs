@@ -67,8 +67,10 @@ const INSERT_USER: &str = "
                             avatar_url, locale, email, email_verified, default_role,
                             is_anonymous, metadata, ticket, ticket_expires_at, password_hash)
     VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14, now()), $15)";
-const INSERT_ROLE: &str =
-    "INSERT INTO auth.user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+// Every role of the user in one statement.
+const INSERT_ROLES: &str = "
+    INSERT INTO auth.user_roles (user_id, role) SELECT $1, unnest($2::text[])
+    ON CONFLICT DO NOTHING";
 const ENSURE_ROLE: &str = "INSERT INTO auth.roles (role) VALUES ($1) ON CONFLICT DO NOTHING";
 
 #[async_trait]
@@ -128,10 +130,10 @@ impl UserStore for PgStore {
                 Err(db(err))
             };
         }
-        for role in &user.roles {
-            sqlx::query(INSERT_ROLE)
+        if !user.roles.is_empty() {
+            sqlx::query(INSERT_ROLES)
                 .bind(user.id.as_uuid())
-                .bind(role)
+                .bind(&user.roles)
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
