@@ -404,8 +404,8 @@ async fn ceremony(
     Ok(())
 }
 
-/// The store calls of a passkey sign-in (options, then verify, session and audit row); for an
-/// elevation the bearer's user is read instead of looked up by e-mail.
+/// The store calls of a passkey sign-in (options, then verify: key use with the session, and
+/// the audit row); for an elevation the bearer's user is read instead of looked up by e-mail.
 async fn sign_in(
     store: &dyn Store,
     sample: &Sample,
@@ -437,20 +437,16 @@ async fn sign_in(
     store.get_user(user.id).await?.context("user gone")?;
     let keys = store.keys_of(user.id).await?;
     let key = keys.first().context("user has no key")?;
+    let key_use = KeyUse {
+        // The same UPDATE; the counter stays so the HTTP clients' next assertions still pass.
+        counter: key.counter,
+        backup_eligible: true,
+        backup_state: true,
+        now,
+    };
     store
-        .record_key_use(
-            user.id,
-            &key.credential_id,
-            &KeyUse {
-                // The same UPDATE; the counter stays so the HTTP clients' next assertions still pass.
-                counter: key.counter,
-                backup_eligible: true,
-                backup_state: true,
-                now,
-            },
-        )
+        .start_session_after_assertion(&new_session(user.id), &key.credential_id, &key_use)
         .await?;
-    store.start_session(&new_session(user.id)).await?;
     let event = if elevate {
         audit("session.elevated", user.id, json!({}))
     } else {

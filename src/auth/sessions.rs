@@ -6,8 +6,10 @@ use tracing::warn;
 use super::error::{Error, Result};
 use super::tokens::{hash_refresh_token, new_refresh_token};
 use super::{Auth, Runtime, check_user};
-use crate::model::{NewUser, RefreshTokenId, RequestContext, Secret, Timestamp, User, UserId};
-use crate::store::{Inserted, NewRefreshToken, Rotation};
+use crate::model::{
+    CredentialId, NewUser, RefreshTokenId, RequestContext, Secret, Timestamp, User, UserId,
+};
+use crate::store::{Inserted, KeyUse, NewRefreshToken, Rotation};
 
 /// A signed-in session as Nhost returns it.
 #[derive(Debug)]
@@ -43,6 +45,12 @@ impl SessionKind {
             SessionKind::Ticket => "ticket",
         }
     }
+}
+
+/// A key that just signed an assertion: what to record about its use.
+pub(crate) struct UsedKey {
+    pub credential_id: CredentialId,
+    pub key_use: KeyUse,
 }
 
 /// A refresh token generated before the row that holds it is written (possibly in the same
@@ -103,12 +111,34 @@ impl Auth {
     ) -> Result<Session> {
         let pending = self.pending_session(rt, user.id, self.now());
         self.store.start_session(&pending.row).await?;
-        // Expired rows are harmless but accumulate; about one sign-in in 256 clears them, so
-        // no replica needs a scheduler.
-        if rand::random::<u8>() == 0 {
-            self.store.sweep_expired_sessions(pending.row.now).await?;
-        }
+        self.sometimes_sweep_sessions(pending.row.now).await?;
         self.finish_session(rt, user, pending, kind)
+    }
+
+    /// `start_session` after a successful assertion: the key's new counter and flags are
+    /// stored with the session, in one statement on PostgreSQL.
+    pub(crate) async fn start_session_after_assertion(
+        &self,
+        rt: &Runtime,
+        user: User,
+        used: &UsedKey,
+        kind: SessionKind,
+    ) -> Result<Session> {
+        let pending = self.pending_session(rt, user.id, used.key_use.now);
+        self.store
+            .start_session_after_assertion(&pending.row, &used.credential_id, &used.key_use)
+            .await?;
+        self.sometimes_sweep_sessions(pending.row.now).await?;
+        self.finish_session(rt, user, pending, kind)
+    }
+
+    /// Expired rows are harmless but accumulate; about one sign-in in 256 clears them, so no
+    /// replica needs a scheduler.
+    async fn sometimes_sweep_sessions(&self, now: Timestamp) -> Result<()> {
+        if rand::random::<u8>() == 0 {
+            self.store.sweep_expired_sessions(now).await?;
+        }
+        Ok(())
     }
 
     /// `POST /token`: rotates the refresh token in place (same id, new value, sliding expiry).

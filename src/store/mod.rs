@@ -209,6 +209,14 @@ pub trait ChallengeStore: Send + Sync {
 pub trait SessionStore: Send + Sync {
     /// Stores a new refresh token (a new family) and updates the user's `last_seen`.
     async fn start_session(&self, token: &NewRefreshToken) -> Result<(), StoreError>;
+    /// `start_session` for a successful assertion: records the key's use (as
+    /// `record_key_use`) and starts the session it earned, together or not at all.
+    async fn start_session_after_assertion(
+        &self,
+        token: &NewRefreshToken,
+        credential_id: &CredentialId,
+        key_use: &KeyUse,
+    ) -> Result<(), StoreError>;
     /// Atomically replaces the hash of the current regular token `old_hash` (unexpired at
     /// `now`) with `new_hash` and a new expiry, remembering the old hash. If `old_hash` is a
     /// hash the family had before, the family is deleted and `Reused` returned.

@@ -11,7 +11,7 @@ use webauthn_rs_core::proto::{AuthenticationState, Credential, PublicKeyCredenti
 use super::credential::to_credential;
 use super::{from_json, observe, policy, to_json, user_id_from_handle};
 use crate::auth::error::{Error, Result};
-use crate::auth::sessions::SessionKind;
+use crate::auth::sessions::{SessionKind, UsedKey};
 use crate::auth::signup::email_valid;
 use crate::auth::{AccessClaims, Auth, Runtime, Session, audit, blocking, check_user};
 use crate::model::{CredentialId, Purpose, RequestContext, SecurityKey, User, UserId};
@@ -98,11 +98,18 @@ impl Auth {
         };
         *who = Some(user_id);
         let state: AssertionState = from_json(&taken.state)?;
-        let user = self
+        let (user, used) = self
             .verify_assertion(ctx, &rt, user_id, &credential, state)
             .await?;
-        check_user(&rt.config, &user, false)?;
-        self.start_session(&rt, user, SessionKind::SignIn).await
+        if let Err(err) = check_user(&rt.config, &user, false) {
+            // The assertion was genuine: its counter still counts for clone detection.
+            self.store
+                .record_key_use(user.id, &used.credential_id, &used.key_use)
+                .await?;
+            return Err(err);
+        }
+        self.start_session_after_assertion(&rt, user, &used, SessionKind::SignIn)
+            .await
     }
 
     /// `POST /elevate/webauthn`: options listing the bearer's own keys.
@@ -167,14 +174,16 @@ impl Auth {
             return Err(Error::InvalidRequest("userHandle names another user"));
         }
         let state: AssertionState = from_json(&taken.state)?;
-        let user = self
+        let (user, used) = self
             .verify_assertion(ctx, &rt, user.id, &credential, state)
             .await?;
-        self.start_session(&rt, user, SessionKind::Elevate).await
+        self.start_session_after_assertion(&rt, user, &used, SessionKind::Elevate)
+            .await
     }
 
-    /// Verifies the assertion against the user's current keys (fresh counters), records the
-    /// use, and flags a counter that did not increase as a possibly cloned key.
+    /// Verifies the assertion against the user's current keys (fresh counters), and flags a
+    /// counter that did not increase as a possibly cloned key. The caller stores the key's
+    /// use (with the session it starts).
     async fn verify_assertion(
         &self,
         ctx: &RequestContext,
@@ -182,7 +191,7 @@ impl Auth {
         user_id: UserId,
         credential: &PublicKeyCredential,
         mut state: AssertionState,
-    ) -> Result<User> {
+    ) -> Result<(User, UsedKey)> {
         // A handle naming no user finds no keys: 400 as upstream, the same answer as for a key
         // that user does not have (a 401 here told which user ids exist).
         let Some(user) = self.store.get_user(user_id).await? else {
@@ -241,10 +250,11 @@ impl Auth {
             backup_state: result.backup_state(),
             now,
         };
-        self.store
-            .record_key_use(user_id, &key.credential_id, &key_use)
-            .await?;
-        Ok(user)
+        let used = UsedKey {
+            credential_id: key.credential_id.clone(),
+            key_use,
+        };
+        Ok((user, used))
     }
 }
 

@@ -3,8 +3,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{PgStore, db};
-use crate::model::{RefreshTokenId, Timestamp, UserId};
-use crate::store::{NewRefreshToken, Rotation, SessionStore, StoreError};
+use crate::model::{CredentialId, RefreshTokenId, Timestamp, UserId};
+use crate::store::{KeyUse, NewRefreshToken, Rotation, SessionStore, StoreError};
 
 const INSERT_TOKEN: &str = "
     INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
@@ -12,6 +12,18 @@ const INSERT_TOKEN: &str = "
 // A new session and the user's `last_seen` in one statement: one round trip, atomic.
 const START_SESSION: &str = "
     WITH started AS (
+        INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
+        VALUES ($1, $2, $3, $4, 'regular', $5)
+     RETURNING user_id
+    )
+    UPDATE auth.users SET last_seen = $2 WHERE id IN (SELECT user_id FROM started)";
+// The same, plus the key's counter and flags from the assertion that earned the session.
+const START_SESSION_AFTER_ASSERTION: &str = "
+    WITH used AS (
+        UPDATE auth.user_security_keys
+           SET counter = $7, backup_eligible = $8, backup_state = $9, last_used_at = $2
+         WHERE user_id = $4 AND credential_id = $6
+    ), started AS (
         INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
         VALUES ($1, $2, $3, $4, 'regular', $5)
      RETURNING user_id
@@ -69,6 +81,28 @@ impl SessionStore for PgStore {
             .bind(token.expires_at)
             .bind(token.user_id.as_uuid())
             .bind(&token.hash)
+            .execute(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn start_session_after_assertion(
+        &self,
+        token: &NewRefreshToken,
+        credential_id: &CredentialId,
+        key_use: &KeyUse,
+    ) -> Result<(), StoreError> {
+        sqlx::query(START_SESSION_AFTER_ASSERTION)
+            .bind(token.id.as_uuid())
+            .bind(token.now)
+            .bind(token.expires_at)
+            .bind(token.user_id.as_uuid())
+            .bind(&token.hash)
+            .bind(credential_id.to_base64url())
+            .bind(i64::from(key_use.counter))
+            .bind(key_use.backup_eligible)
+            .bind(key_use.backup_state)
             .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;

@@ -70,7 +70,7 @@ const INSERT_KEY: &str = "
         transports, nickname, aaguid, backup_eligible, backup_state, user_verified,
         attestation_format, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
-const RECORD_USE: &str = "
+pub(super) const RECORD_USE: &str = "
     UPDATE user_security_keys
        SET counter = $3, backup_eligible = $4, backup_state = $5, last_used_at = $6
      WHERE user_id = $1 AND credential_id = $2";

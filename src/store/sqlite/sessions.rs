@@ -4,8 +4,8 @@ use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use super::{BEGIN_WRITE, SqliteStore, db, millis};
-use crate::model::{RefreshTokenId, Timestamp, UserId};
-use crate::store::{NewRefreshToken, Rotation, SessionStore, StoreError};
+use crate::model::{CredentialId, RefreshTokenId, Timestamp, UserId};
+use crate::store::{KeyUse, NewRefreshToken, Rotation, SessionStore, StoreError};
 
 const INSERT_TOKEN: &str = "
     INSERT INTO refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
@@ -50,6 +50,34 @@ impl SessionStore for SqliteStore {
     async fn start_session(&self, token: &NewRefreshToken) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        insert_refresh_token(&mut tx, token).await.map_err(db)?;
+        sqlx::query(TOUCH_USER)
+            .bind(token.user_id.as_uuid())
+            .bind(millis(token.now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn start_session_after_assertion(
+        &self,
+        token: &NewRefreshToken,
+        credential_id: &CredentialId,
+        key_use: &KeyUse,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        sqlx::query(super::keys::RECORD_USE)
+            .bind(token.user_id.as_uuid())
+            .bind(credential_id.to_base64url())
+            .bind(i64::from(key_use.counter))
+            .bind(key_use.backup_eligible)
+            .bind(key_use.backup_state)
+            .bind(millis(key_use.now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         insert_refresh_token(&mut tx, token).await.map_err(db)?;
         sqlx::query(TOUCH_USER)
             .bind(token.user_id.as_uuid())
