@@ -250,6 +250,18 @@ impl Sample {
     }
 }
 
+/// Removes the keys the add-key runs gave the benchmark's users (all but each user's first,
+/// its sign-up key), between windows and untimed: otherwise every window would add to users
+/// who already hold hundreds of keys, and measure ever longer exclude lists instead.
+pub async fn prune_added_keys(store: &dyn Store, users: &[DbUser]) -> anyhow::Result<()> {
+    for user in users {
+        for key in store.keys_of(user.id).await?.iter().skip(1) {
+            store.delete_key(user.id, key.id, false).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Opens the store the server uses (same pool size), without starting a server.
 pub async fn open(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let url = if database_url.starts_with("postgres") {

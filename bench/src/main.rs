@@ -131,7 +131,6 @@ async fn main() -> anyhow::Result<()> {
             db.push(floor.await?);
         }
     }
-    drop(store);
 
     let target = Target {
         api,
@@ -149,6 +148,9 @@ async fn main() -> anyhow::Result<()> {
     for &op in &ops {
         for &c in &cli.concurrency {
             let w = target.closed_loop(op, c, window).await?;
+            if op == Op::AddKey {
+                floor::prune_added_keys(&*store, &db_users).await?;
+            }
             eprintln!(
                 "{:>12} c={c:<3} {:>8.0}/s p99 {:>7.2} ms errors {}",
                 op.key(),
@@ -164,6 +166,9 @@ async fn main() -> anyhow::Result<()> {
             .map(|w| w.throughput)
             .fold(0.0, f64::max);
         let w = target.open_loop(op, (best / 2.0).max(1.0), window).await?;
+        if op == Op::AddKey {
+            floor::prune_added_keys(&*store, &db_users).await?;
+        }
         eprintln!(
             "{:>12} open {:>6.0}/s p99 {:>7.2} ms errors {}",
             op.key(),
