@@ -425,29 +425,26 @@ async fn sign_in(
     elevate: bool,
 ) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
-    // Options.
+    // Options: the bearer and its keys together, or the user by e-mail and then its keys.
     if elevate {
-        store.get_user(user.id).await?.context("user gone")?;
+        let (found, _) = tokio::try_join!(store.get_user(user.id), store.keys_of(user.id))?;
+        found.context("user gone")?;
     } else {
         store
             .find_user_by_email(&user.email)
             .await?
             .context("user gone")?;
+        store.keys_of(user.id).await?;
     }
-    store.keys_of(user.id).await?;
     let (purpose, state) = if elevate {
         (Purpose::Elevate, &sample.elevate_state)
     } else {
         (Purpose::Signin, &sample.signin_state)
     };
-    if elevate {
-        // Verify reads the bearer before taking the challenge.
-        store.get_user(user.id).await?.context("user gone")?;
-    }
     ceremony(store, purpose, Some(user.id), state).await?;
-    // Verify.
-    store.get_user(user.id).await?.context("user gone")?;
-    let keys = store.keys_of(user.id).await?;
+    // Verify: the user and its keys together.
+    let (found, keys) = tokio::try_join!(store.get_user(user.id), store.keys_of(user.id))?;
+    found.context("user gone")?;
     let key = keys.first().context("user has no key")?;
     let key_use = KeyUse {
         // The same UPDATE; the counter stays so the HTTP clients' next assertions still pass.

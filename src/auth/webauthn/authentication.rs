@@ -98,8 +98,15 @@ impl Auth {
         };
         *who = Some(user_id);
         let state: AssertionState = from_json(&taken.state)?;
-        let (user, used) = self
-            .verify_assertion(ctx, &rt, user_id, &credential, state)
+        let (user, keys) =
+            tokio::try_join!(self.store.get_user(user_id), self.store.keys_of(user_id))?;
+        // A handle naming no user finds no keys: 400 as upstream, the same answer as for a key
+        // that user does not have (a 401 here told which user ids exist).
+        let Some(user) = user else {
+            return Err(self.credential_not_found(&credential).await);
+        };
+        let used = self
+            .verify_assertion(ctx, &rt, &user, &keys, &credential, state)
             .await?;
         if let Err(err) = check_user(&rt.config, &user, false) {
             // The assertion was genuine: its counter still counts for clone detection.
@@ -116,15 +123,21 @@ impl Auth {
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn begin_elevation(&self, claims: &AccessClaims) -> Result<RequestOptions> {
         let rt = self.webauthn_runtime()?;
-        let user = self.user_from_claims(claims, false).await?;
-        let creds = usable_credentials(&rt, &self.store.keys_of(user.id).await?);
+        let (_, keys) = self.bearer_and_keys(claims).await?;
+        let creds = usable_credentials(&rt, &keys);
         if creds.is_empty() {
             return Err(Error::InvalidRequest("user has no security keys"));
         }
         let (json, state) = request_options(&rt, creds)?;
-        self.store_challenge(&rt, &json, Purpose::Elevate, Some(user.id), state)
+        self.store_challenge(&rt, &json, Purpose::Elevate, Some(claims.user_id), state)
             .await?;
         Ok(RequestOptions(json))
+    }
+
+    /// The bearer (checked as `user_from_claims` does) and its keys, read at the same time.
+    async fn bearer_and_keys(&self, claims: &AccessClaims) -> Result<(User, Vec<SecurityKey>)> {
+        let keys = async { Ok::<_, Error>(self.store.keys_of(claims.user_id).await?) };
+        tokio::try_join!(self.user_from_claims(claims, false), keys)
     }
 
     /// `POST /elevate/webauthn/verify`: a new session whose access token carries
@@ -162,8 +175,8 @@ impl Auth {
         credential: PublicKeyCredential,
     ) -> Result<Session> {
         let rt = self.webauthn_runtime()?;
-        let user = self.user_from_claims(claims, false).await?;
         super::check_credential_id(&credential.id, &credential.raw_id)?;
+        let (user, keys) = self.bearer_and_keys(claims).await?;
         let taken = self
             .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Elevate)
             .await?;
@@ -174,33 +187,29 @@ impl Auth {
             return Err(Error::InvalidRequest("userHandle names another user"));
         }
         let state: AssertionState = from_json(&taken.state)?;
-        let (user, used) = self
-            .verify_assertion(ctx, &rt, user.id, &credential, state)
+        let used = self
+            .verify_assertion(ctx, &rt, &user, &keys, &credential, state)
             .await?;
         self.start_session_after_assertion(&rt, user, &used, SessionKind::Elevate)
             .await
     }
 
-    /// Verifies the assertion against the user's current keys (fresh counters), and flags a
-    /// counter that did not increase as a possibly cloned key. The caller stores the key's
-    /// use (with the session it starts).
+    /// Verifies the assertion against the user's current keys (read for this request, so
+    /// their counters are fresh), and flags a counter that did not increase as a possibly
+    /// cloned key. The caller stores the key's use (with the session it starts).
     async fn verify_assertion(
         &self,
         ctx: &RequestContext,
         rt: &Arc<Runtime>,
-        user_id: UserId,
+        user: &User,
+        keys: &[SecurityKey],
         credential: &PublicKeyCredential,
         mut state: AssertionState,
-    ) -> Result<(User, UsedKey)> {
-        // A handle naming no user finds no keys: 400 as upstream, the same answer as for a key
-        // that user does not have (a 401 here told which user ids exist).
-        let Some(user) = self.store.get_user(user_id).await? else {
-            return Err(self.credential_not_found(credential).await);
-        };
-        let keys = self.store.keys_of(user_id).await?;
+    ) -> Result<UsedKey> {
+        let user_id = user.id;
         state
             .authentication
-            .set_allowed_credentials(usable_credentials(rt, &keys));
+            .set_allowed_credentials(usable_credentials(rt, keys));
         let now = self.now();
         let checked = {
             let (rt, credential) = (rt.clone(), credential.clone());
@@ -250,11 +259,10 @@ impl Auth {
             backup_state: result.backup_state(),
             now,
         };
-        let used = UsedKey {
+        Ok(UsedKey {
             credential_id: key.credential_id.clone(),
             key_use,
-        };
-        Ok((user, used))
+        })
     }
 }
 
