@@ -262,6 +262,20 @@ pub async fn prune_added_keys(store: &dyn Store, users: &[DbUser]) -> anyhow::Re
     Ok(())
 }
 
+/// Vacuums and analyses what the database floor wrote (thousands of sign-ups, keys, sessions
+/// and audit rows): otherwise the autovacuum those writes set off lands in the HTTP windows
+/// about a minute later (seen in the elevate open loop). The HTTP phase's own writes still
+/// set off autovacuum as they would in production.
+pub async fn settle(database_url: &str) -> anyhow::Result<()> {
+    use sqlx::Connection as _;
+    if database_url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(database_url).await?;
+        sqlx::query("VACUUM ANALYZE").execute(&mut conn).await?;
+        conn.close().await?;
+    }
+    Ok(())
+}
+
 /// Opens the store the server uses (same pool size), without starting a server.
 pub async fn open(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let url = if database_url.starts_with("postgres") {

@@ -132,6 +132,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    floor::settle(&cli.database_url)
+        .await
+        .context("vacuuming after the database floor")?;
+
     let target = Target {
         api,
         users: Arc::new(users.into_iter().map(AsyncMutex::new).collect()),
