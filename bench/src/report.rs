@@ -212,7 +212,11 @@ pub fn markdown(r: &Report) -> String {
         md,
         "| operation | ops/s | crypto + DB floor/s | ratio |\n|---|---:|---:|---:|"
     );
-    for s in r.summary.iter().filter(|s| crate::floor::crypto_work(s.op).0 > 0.0) {
+    for s in r
+        .summary
+        .iter()
+        .filter(|s| crate::floor::crypto_work(s.op).0 > 0.0)
+    {
         if let Some(db) = s.db_floor {
             let both = 1.0 / (1.0 / s.crypto_floor + 1.0 / db);
             let _ = writeln!(
