@@ -9,26 +9,28 @@ use crate::store::{KeyUse, NewRefreshToken, Rotation, SessionStore, StoreError};
 const INSERT_TOKEN: &str = "
     INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
     VALUES ($1, $2, $3, $4, 'regular', $5)";
-// A new session and the user's `last_seen` in one statement: one round trip, atomic.
-const START_SESSION: &str = "
-    WITH started AS (
+// A new session and the user's `last_seen` in one statement: one round trip, atomic. A macro,
+// not a const, so `concat!` can put it behind other CTEs.
+macro_rules! start_session {
+    () => {
+        "started AS (
         INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
         VALUES ($1, $2, $3, $4, 'regular', $5)
      RETURNING user_id
     )
-    UPDATE auth.users SET last_seen = $2 WHERE id IN (SELECT user_id FROM started)";
+    UPDATE auth.users SET last_seen = $2 WHERE id IN (SELECT user_id FROM started)"
+    };
+}
+const START_SESSION: &str = concat!("WITH ", start_session!());
 // The same, plus the key's counter and flags from the assertion that earned the session.
-const START_SESSION_AFTER_ASSERTION: &str = "
-    WITH used AS (
+const START_SESSION_AFTER_ASSERTION: &str = concat!(
+    "WITH used AS (
         UPDATE auth.user_security_keys
            SET counter = $7, backup_eligible = $8, backup_state = $9, last_used_at = $2
          WHERE user_id = $4 AND credential_id = $6
-    ), started AS (
-        INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
-        VALUES ($1, $2, $3, $4, 'regular', $5)
-     RETURNING user_id
-    )
-    UPDATE auth.users SET last_seen = $2 WHERE id IN (SELECT user_id FROM started)";
+    ), ",
+    start_session!()
+);
 // One statement, one round trip: the rotation, the remembered old hash and `last_seen` are
 // applied together or not at all.
 const ROTATE: &str = "

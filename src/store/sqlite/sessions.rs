@@ -45,18 +45,26 @@ pub(super) async fn insert_refresh_token(
         .map(|_| ())
 }
 
+/// A new session's row and the user's `last_seen`, in the caller's transaction.
+async fn insert_session(
+    conn: &mut SqliteConnection,
+    token: &NewRefreshToken,
+) -> Result<(), sqlx::Error> {
+    insert_refresh_token(&mut *conn, token).await?;
+    sqlx::query(TOUCH_USER)
+        .bind(token.user_id.as_uuid())
+        .bind(millis(token.now))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn start_session(&self, token: &NewRefreshToken) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
-        insert_refresh_token(&mut tx, token).await.map_err(db)?;
-        sqlx::query(TOUCH_USER)
-            .bind(token.user_id.as_uuid())
-            .bind(millis(token.now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        insert_session(&mut tx, token).await.map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
@@ -78,13 +86,7 @@ impl SessionStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        insert_refresh_token(&mut tx, token).await.map_err(db)?;
-        sqlx::query(TOUCH_USER)
-            .bind(token.user_id.as_uuid())
-            .bind(millis(token.now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        insert_session(&mut tx, token).await.map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
