@@ -439,16 +439,16 @@ async fn sign_in(
     elevate: bool,
 ) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
-    // Options: the bearer and its keys together, or the user by e-mail and then its keys.
+    // Options: the user (the bearer, or by e-mail) and its keys, read together.
     if elevate {
         let (found, _) = tokio::try_join!(store.get_user(user.id), store.keys_of(user.id))?;
         found.context("user gone")?;
     } else {
-        store
-            .find_user_by_email(&user.email)
-            .await?
-            .context("user gone")?;
-        store.keys_of(user.id).await?;
+        let (found, _) = tokio::try_join!(
+            store.find_user_by_email(&user.email),
+            store.keys_of_email(&user.email)
+        )?;
+        found.context("user gone")?;
     }
     let (purpose, state) = if elevate {
         (Purpose::Elevate, &sample.elevate_state)

@@ -344,6 +344,13 @@ async fn stored_assertion_state_holds_no_keys(app: TestApp) {
     assert_eq!(options.status, 200, "{}", options.body);
     let listed = options.body["allowCredentials"].as_array().unwrap().len();
     assert_eq!(listed, 5, "the options still list every key");
+    // The keys are found by e-mail as the user is: case-insensitively.
+    let upper = json!({ "email": EMAIL.to_uppercase() });
+    let shouted = call(&app, "/signin/webauthn", None, &upper).await;
+    assert_eq!(
+        shouted.body["allowCredentials"].as_array().unwrap().len(),
+        5
+    );
     let challenge = options.body["challenge"].as_str().unwrap();
     let stored = app
         .store

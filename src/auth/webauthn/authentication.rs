@@ -40,13 +40,18 @@ impl Auth {
         if !email_valid(email) {
             return Err(Error::InvalidRequest("email"));
         }
-        let Some(user) = self.store.find_user_by_email(email).await? else {
-            // Same queries as for a known address, so timing says little about who exists.
-            self.store.keys_of(UserId::new_random()).await?;
+        // Both queries run for known and unknown addresses alike, so timing says little about
+        // who exists.
+        let (user, keys) = tokio::try_join!(
+            self.store.find_user_by_email(email),
+            self.store.keys_of_email(email)
+        )?;
+        let Some(user) = user else {
             return Err(Error::BadCredentials);
         };
         check_user(&rt.config, &user, false)?;
-        let keys = self.store.keys_of(user.id).await?;
+        // Read apart, the two could straddle an e-mail change: only this user's keys count.
+        let keys: Vec<SecurityKey> = keys.into_iter().filter(|k| k.user_id == user.id).collect();
         let creds = usable_credentials(&rt, &keys);
         if creds.is_empty() {
             return Err(Error::InvalidRequest("user has no security keys"));
