@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::authenticator::SoftAuthenticator;
 
 /// Every operation the benchmark drives, in run order (adding keys last: it grows key lists).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Op {
     SignIn,

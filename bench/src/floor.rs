@@ -30,7 +30,7 @@ use serde_json::json;
 use crate::client::{Api, BenchUser, Op};
 
 /// Operations per second of each primitive, on one thread and on every core.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct Rates {
     /// webauthn-rs-core's ES256 check, as the server does it per assertion.
     pub es256_verify: f64,
@@ -40,7 +40,7 @@ pub struct Rates {
     pub jwt_verify: f64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct CryptoFloor {
     pub threads: usize,
     pub single_core: Rates,
@@ -186,7 +186,7 @@ fn cose_key(key: &PKey<openssl::pkey::Private>) -> anyhow::Result<COSEKey> {
 }
 
 /// Database floor of one operation at one concurrency.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DbFloor {
     pub op: Op,
     pub concurrency: usize,

@@ -13,7 +13,7 @@ use crate::procstat::Proc;
 pub type Users = Arc<Vec<AsyncMutex<BenchUser>>>;
 
 /// One measured window.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Window {
     pub op: Op,
     /// Clients (closed loop) or the cap on requests in flight (open loop).

@@ -39,13 +39,13 @@ struct Cli {
     #[arg(long, default_value = "http://localhost:3000")]
     origin: String,
     /// Process id of the server, for its CPU time and memory.
-    #[arg(long)]
-    server_pid: u32,
+    #[arg(long, required_unless_present = "render")]
+    server_pid: Option<u32>,
     /// The server's database, for the database floor (`postgres://…` or `sqlite://…`).
-    #[arg(long)]
+    #[arg(long, required_unless_present = "render", default_value = "")]
     database_url: String,
     /// Store label used in the file names (`postgres`, `sqlite`).
-    #[arg(long)]
+    #[arg(long, required_unless_present = "render", default_value = "")]
     store: String,
     /// Describes the server build in the report.
     #[arg(long, default_value = "release build")]
@@ -65,6 +65,10 @@ struct Cli {
     /// Only these operations (default: all), e.g. `--ops sign-in,elevate` while profiling.
     #[arg(long, value_delimiter = ',')]
     ops: Vec<Op>,
+    /// Writes the Markdown and PNG again from a JSON report (no server needed), e.g. after
+    /// a change to how the report is laid out.
+    #[arg(long, value_name = "JSON")]
+    render: Option<PathBuf>,
     /// A few seconds in all: short windows, two concurrency levels (checks that it runs).
     #[arg(long)]
     smoke: bool,
@@ -73,6 +77,15 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut cli = Cli::parse();
+    if let Some(json) = &cli.render {
+        let text =
+            std::fs::read_to_string(json).with_context(|| format!("reading {}", json.display()))?;
+        let report: Report = serde_json::from_str(&text).context("not a benchmark report")?;
+        std::fs::write(json.with_extension("md"), report::markdown(&report))?;
+        report::plot(&report, &json.with_extension("png"))?;
+        eprintln!("wrote {}", json.with_extension("md").display());
+        return Ok(());
+    }
     if cli.smoke {
         cli.window = 0.3;
         cli.concurrency = vec![1, 4];
@@ -98,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
 
-    let server = Proc::new(Some(cli.server_pid));
+    let server = Proc::new(Some(cli.server_pid.context("--server-pid is required")?));
     let bench = Proc::new(None);
     let server_idle = server.memory()?;
     let load_before = procstat::machine_load();

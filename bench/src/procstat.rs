@@ -23,7 +23,7 @@ pub struct Proc {
 }
 
 /// Resident set sizes, in MiB.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub struct Memory {
     pub rss_mib: f64,
     pub peak_rss_mib: f64,

@@ -11,7 +11,7 @@ use crate::floor::{CryptoFloor, DbFloor};
 use crate::load::Window;
 use crate::procstat::Memory;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct Report {
     pub date: String,
     pub store: String,
@@ -33,7 +33,7 @@ pub struct Report {
 }
 
 /// One line of the headline table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub op: Op,
     pub best_concurrency: usize,
@@ -160,7 +160,7 @@ pub fn markdown(r: &Report) -> String {
     if let Some(s) = r.summary.iter().find(|s| s.op == Op::SignIn) {
         let _ = writeln!(
             md,
-            "| sign-in ≥ 50 % of the floor | {:.0} % | {} |",
+            "| sign-in ≥ 50 % of the floor | {:.1} % | {} |",
             s.ratio * 100.0,
             yes(s.ratio >= 0.5)
         );
