@@ -143,8 +143,13 @@ impl Api {
     /// Only the options call of a ceremony (`op`: sign-in, elevate, sign-up or add key); the
     /// challenge the server stored it under.
     pub async fn options(&self, op: Op, user: &BenchUser) -> anyhow::Result<String> {
+        text(&self.ceremony_options(op, user).await?["challenge"])
+    }
+
+    /// The options call of a ceremony, as `run` makes it (sign-up with a fresh e-mail).
+    async fn ceremony_options(&self, op: Op, user: &BenchUser) -> anyhow::Result<Value> {
         let token = Some(user.access_token.as_str());
-        let opts = match op {
+        Ok(match op {
             Op::SignIn => {
                 let body = json!({ "email": user.email });
                 self.send("/signin/webauthn", None, Some(&body)).await?
@@ -163,16 +168,14 @@ impl Api {
                     .await?
             }
             Op::Refresh | Op::TokenVerify | Op::User => bail!("{op:?} is not a ceremony"),
-        };
-        text(&opts["challenge"])
+        })
     }
 
     /// One run of `op` for `user` (ignored for sign-up, which makes a fresh user).
     pub async fn run(&self, op: Op, user: &mut BenchUser) -> anyhow::Result<()> {
         match op {
             Op::SignIn => {
-                let body = json!({ "email": user.email });
-                let opts = self.send("/signin/webauthn", None, Some(&body)).await?;
+                let opts = self.ceremony_options(op, user).await?;
                 let credential = user
                     .passkey
                     .try_assert(&opts)
@@ -189,9 +192,7 @@ impl Api {
             }
             Op::Elevate => {
                 let token = user.access_token.clone();
-                let opts = self
-                    .send("/elevate/webauthn", Some(&token), Some(&json!({})))
-                    .await?;
+                let opts = self.ceremony_options(op, user).await?;
                 let credential = user
                     .passkey
                     .try_assert(&opts)
@@ -225,9 +226,7 @@ impl Api {
             Op::AddKey => {
                 let token = user.access_token.clone();
                 let mut passkey = SoftAuthenticator::new(&self.origin);
-                let opts = self
-                    .send("/user/webauthn/add", Some(&token), Some(&json!({})))
-                    .await?;
+                let opts = self.ceremony_options(op, user).await?;
                 let credential = passkey
                     .try_register(&opts)
                     .await

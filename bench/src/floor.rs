@@ -308,11 +308,12 @@ pub async fn db(
         let sample = sample.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            let mut refresh = hash_refresh_token(&uuid::Uuid::new_v4().to_string());
-            if op == Op::Refresh {
-                store.start_session(&new_session(user.id)).await?;
-                refresh = new_session_hash(&*store, user.id).await?;
-            }
+            // The refresh floor rotates a session of its own, started here.
+            let mut refresh = if op == Op::Refresh {
+                new_session_hash(&*store, user.id).await?
+            } else {
+                String::new()
+            };
             // Keys are added to users of the floor's own, so the benchmark's users keep one key.
             let own = if op == Op::AddKey {
                 Some(sign_up(&*store, &sample).await?)
