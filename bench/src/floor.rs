@@ -336,8 +336,8 @@ pub async fn db(
                                 now,
                             )
                             .await?;
+                        // The user comes back with the rotation, in the same statement.
                         anyhow::ensure!(matches!(rotated, Rotation::Rotated { .. }), "not rotated");
-                        store.get_user(user.id).await?.context("user gone")?;
                         refresh = next;
                     }
                     Op::User => {
@@ -389,7 +389,7 @@ fn new_session(user_id: UserId) -> NewRefreshToken {
 /// Starts a session and returns its token hash (for the refresh floor's first rotation).
 async fn new_session_hash(store: &dyn Store, user_id: UserId) -> anyhow::Result<String> {
     let session = new_session(user_id);
-    store.start_session(&session).await?;
+    store.start_session(&session, None).await?;
     Ok(session.hash)
 }
 
@@ -468,15 +468,20 @@ async fn sign_in(
         backup_state: true,
         now,
     };
-    store
-        .start_session_after_assertion(&new_session(user.id), &key.credential_id, &key_use)
-        .await?;
     let event = if elevate {
         audit("session.elevated", user.id, json!({}))
     } else {
         audit("signin.succeeded", user.id, json!({ "method": "webauthn" }))
     };
-    store.record_event(&event).await?;
+    // The audit row rides in the session's statement.
+    store
+        .start_session_after_assertion(
+            &new_session(user.id),
+            &key.credential_id,
+            &key_use,
+            Some(&event),
+        )
+        .await?;
     Ok(())
 }
 
@@ -500,7 +505,7 @@ fn new_key(sample: &Sample) -> NewSecurityKey {
 }
 
 /// The store calls of a passkey sign-up: the e-mail check and the ceremony, then the user,
-/// its key and its session in one transaction, the audit row, and the user read back.
+/// its key, its session and the audit row in one statement.
 async fn sign_up(store: &dyn Store, sample: &Sample) -> anyhow::Result<UserId> {
     let id = UserId::new_random();
     let email = format!("floor-{}@example.com", id.as_uuid().simple());
@@ -527,15 +532,13 @@ async fn sign_up(store: &dyn Store, sample: &Sample) -> anyhow::Result<UserId> {
         now: chrono::Utc::now(),
     };
     let key = new_key(sample);
+    let detail = json!({ "method": "webauthn", "keyId": key.id.to_string() });
+    let event = audit("user.signed_up", id, detail);
+    // The user, its key, its session and the audit row in one statement; nothing read back.
     let inserted = store
-        .create_user(&user, Some(&key), Some(&new_session(id)))
+        .create_user(&user, Some(&key), Some(&new_session(id)), Some(&event))
         .await?;
     anyhow::ensure!(matches!(inserted, Inserted::New(_)), "sign-up conflict");
-    let detail = json!({ "method": "webauthn", "keyId": key.id.to_string() });
-    store
-        .record_event(&audit("user.signed_up", id, detail))
-        .await?;
-    store.get_user(id).await?.context("user gone")?;
     Ok(id)
 }
 

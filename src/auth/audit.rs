@@ -26,20 +26,47 @@ impl Auth {
         user_id: Option<UserId>,
         detail: Value,
     ) {
-        let now = self.now();
-        let record = AuditEvent {
-            event,
-            user_id,
-            detail,
-            now,
-            context: ctx.cloned(),
-        };
+        let record = self.event(ctx, event, user_id, detail);
         if let Err(err) = self.store.record_event(&record).await {
             error!(event, error = %err, "could not record audit event");
             return;
         }
-        // Old rows are cleared by the writers, about one event in 64, one batch at a time,
-        // so no replica needs a scheduler and no statement runs long.
+        self.sometimes_sweep_audit_log().await;
+    }
+
+    /// An event for the store to record in the same statement or transaction as the change
+    /// it describes (a new user, a session), so it costs no commit of its own. The caller
+    /// then calls `sometimes_sweep_audit_log`.
+    pub(crate) fn event(
+        &self,
+        ctx: Option<&RequestContext>,
+        event: &'static str,
+        user_id: Option<UserId>,
+        detail: Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            event,
+            user_id,
+            detail,
+            now: self.now(),
+            context: ctx.cloned(),
+        }
+    }
+
+    /// `signin.succeeded`, for the store to record with the session it starts.
+    pub(crate) fn signin_event(
+        &self,
+        ctx: &RequestContext,
+        method: &'static str,
+        user_id: UserId,
+    ) -> AuditEvent {
+        let detail = json!({ "method": method });
+        self.event(Some(ctx), "signin.succeeded", Some(user_id), detail)
+    }
+
+    /// Old rows are cleared by the writers, about one event in 64, one batch at a time, so
+    /// no replica needs a scheduler and no statement runs long.
+    pub(crate) async fn sometimes_sweep_audit_log(&self) {
         if rand::random::<u8>() < 4
             && let Err(err) = self.sweep_audit_log().await
         {

@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{SubsecRound as _, Utc};
 
 use crate::model::Timestamp;
 
@@ -14,8 +14,10 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Whole milliseconds, the precision both stores keep, so a user or session built from
+    /// `now` equals the same row read back later.
     fn now(&self) -> Timestamp {
-        Utc::now()
+        Utc::now().trunc_subsecs(3)
     }
 }
 

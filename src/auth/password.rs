@@ -142,17 +142,17 @@ impl Auth {
             now,
         };
         let pending = (!needs_verification).then(|| self.pending_session(&rt, user.id, now));
+        let detail = json!({ "method": "password" });
+        let event = self.event(Some(ctx), "user.signed_up", Some(user.id), detail);
         match self
             .store
-            .create_user(&user, None, pending.as_ref().map(|p| &p.row))
+            .create_user(&user, None, pending.as_ref().map(|p| &p.row), Some(&event))
             .await?
         {
             Inserted::New(_) => {}
             Inserted::Conflict(_) => return Err(Error::EmailTaken),
         }
-        let detail = json!({ "method": "password" });
-        self.audit(Some(ctx), "user.signed_up", Some(user.id), detail)
-            .await;
+        self.after_session_write(now, true).await?;
         if rt.config.disable_new_users {
             return Err(Error::UserDisabled);
         }
@@ -163,12 +163,7 @@ impl Auth {
             }
             return Ok(None);
         };
-        let stored = self
-            .store
-            .get_user(user.id)
-            .await?
-            .ok_or(Error::BadCredentials)?;
-        self.finish_session(&rt, stored, pending, SessionKind::SignUp)
+        self.finish_session(&rt, user.to_user(), pending, SessionKind::SignUp)
             .map(Some)
     }
 
@@ -182,16 +177,15 @@ impl Auth {
         password: Secret,
     ) -> Result<PasswordSignIn> {
         let mut who = None;
-        let result = self.password_signin(email, password, &mut who).await;
+        let result = self.password_signin(ctx, email, password, &mut who).await;
         match &result {
             Ok(PasswordSignIn::Mfa(_)) => {
                 let detail = json!({ "method": "password" });
                 self.audit(Some(ctx), "signin.mfa_required", who, detail)
                     .await;
             }
-            Ok(PasswordSignIn::Session(_)) => {
-                self.audit_signin(ctx, "password", who, Ok(())).await;
-            }
+            // Recorded with the session, in the same statement.
+            Ok(PasswordSignIn::Session(_)) => {}
             Err(err) => self.audit_signin(ctx, "password", who, Err(err)).await,
         }
         result
@@ -201,6 +195,7 @@ impl Auth {
     /// attempt is logged against the account it targeted.
     async fn password_signin(
         &self,
+        ctx: &RequestContext,
         email: &str,
         password: Secret,
         who: &mut Option<UserId>,
@@ -226,7 +221,10 @@ impl Auth {
                 .await?;
             return Ok(PasswordSignIn::Mfa(clear));
         }
-        let session = self.start_session(&rt, user, SessionKind::SignIn).await?;
+        let event = self.signin_event(ctx, "password", user.id);
+        let session = self
+            .start_session(&rt, user, SessionKind::SignIn, Some(event))
+            .await?;
         Ok(PasswordSignIn::Session(Box::new(session)))
     }
 

@@ -9,7 +9,7 @@ use super::{Auth, Runtime, check_user};
 use crate::model::{
     CredentialId, NewUser, RefreshTokenId, RequestContext, Secret, Timestamp, User, UserId,
 };
-use crate::store::{Inserted, KeyUse, NewRefreshToken, Rotation};
+use crate::store::{AuditEvent, Inserted, KeyUse, NewRefreshToken, Rotation};
 
 /// A signed-in session as Nhost returns it.
 #[derive(Debug)]
@@ -102,41 +102,57 @@ impl Auth {
         })
     }
 
-    /// Starts a new session (a new refresh-token family) for an already checked user.
+    /// Starts a new session (a new refresh-token family) for an already checked user, and
+    /// records `event` with it.
     pub(crate) async fn start_session(
         &self,
         rt: &Runtime,
         user: User,
         kind: SessionKind,
+        event: Option<AuditEvent>,
     ) -> Result<Session> {
         let pending = self.pending_session(rt, user.id, self.now());
-        self.store.start_session(&pending.row).await?;
-        self.sometimes_sweep_sessions(pending.row.now).await?;
+        self.store
+            .start_session(&pending.row, event.as_ref())
+            .await?;
+        self.after_session_write(pending.row.now, event.is_some())
+            .await?;
         self.finish_session(rt, user, pending, kind)
     }
 
     /// `start_session` after a successful assertion: the key's new counter and flags are
-    /// stored with the session, in one statement on PostgreSQL.
+    /// stored with the session and the event, in one statement on PostgreSQL.
     pub(crate) async fn start_session_after_assertion(
         &self,
         rt: &Runtime,
         user: User,
         used: &UsedKey,
         kind: SessionKind,
+        event: Option<AuditEvent>,
     ) -> Result<Session> {
         let pending = self.pending_session(rt, user.id, used.key_use.now);
         self.store
-            .start_session_after_assertion(&pending.row, &used.credential_id, &used.key_use)
+            .start_session_after_assertion(
+                &pending.row,
+                &used.credential_id,
+                &used.key_use,
+                event.as_ref(),
+            )
             .await?;
-        self.sometimes_sweep_sessions(pending.row.now).await?;
+        self.after_session_write(pending.row.now, event.is_some())
+            .await?;
         self.finish_session(rt, user, pending, kind)
     }
 
-    /// Expired rows are harmless but accumulate; about one sign-in in 256 clears them, so no
-    /// replica needs a scheduler.
-    async fn sometimes_sweep_sessions(&self, now: Timestamp) -> Result<()> {
+    /// Expired rows are harmless but accumulate; about one new session in 256 clears a
+    /// batch of them, so no replica needs a scheduler. An audit event written with the
+    /// session counts towards the audit log's own sweep.
+    pub(crate) async fn after_session_write(&self, now: Timestamp, audited: bool) -> Result<()> {
         if rand::random::<u8>() == 0 {
             self.store.sweep_expired_sessions(now).await?;
+        }
+        if audited {
+            self.sometimes_sweep_audit_log().await;
         }
         Ok(())
     }
@@ -156,8 +172,8 @@ impl Auth {
             .store
             .rotate_refresh_token(&old_hash, &new_hash, expires_at, now)
             .await?;
-        let (id, user_id) = match rotation {
-            Rotation::Rotated { id, user_id } => (id, user_id),
+        let (id, user) = match rotation {
+            Rotation::Rotated { id, user } => (id, *user),
             Rotation::Unknown => return Err(Error::InvalidRefreshToken),
             // Nhost: no reuse detection. A replayed token means it leaked; the family goes.
             Rotation::Reused { id, user_id } => {
@@ -170,15 +186,10 @@ impl Auth {
                 return Err(Error::InvalidRefreshToken);
             }
         };
-        let user = self
-            .store
-            .get_user(user_id)
-            .await?
-            .ok_or(Error::InvalidRefreshToken)?;
         check_user(&rt.config, &user, true)?;
         let row = NewRefreshToken {
             id,
-            user_id,
+            user_id: user.id,
             hash: new_hash,
             expires_at,
             now,
@@ -242,23 +253,17 @@ impl Auth {
             now,
         };
         let pending = self.pending_session(&rt, user.id, now);
+        let detail = json!({ "method": "anonymous" });
+        let event = self.event(Some(ctx), "user.signed_up", Some(user.id), detail);
         match self
             .store
-            .create_user(&user, None, Some(&pending.row))
+            .create_user(&user, None, Some(&pending.row), Some(&event))
             .await?
         {
             Inserted::New(_) => {}
             Inserted::Conflict(_) => return Err(Error::Internal("anonymous user conflict".into())),
         }
-        let stored = self
-            .store
-            .get_user(user.id)
-            .await?
-            .ok_or(Error::BadCredentials)?;
-        let session = self.finish_session(&rt, stored, pending, SessionKind::Anonymous)?;
-        let detail = json!({ "method": "anonymous" });
-        self.audit(Some(ctx), "user.signed_up", Some(session.user.id), detail)
-            .await;
-        Ok(session)
+        self.after_session_write(now, true).await?;
+        self.finish_session(&rt, user.to_user(), pending, SessionKind::Anonymous)
     }
 }

@@ -42,3 +42,29 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     pub now: Timestamp,
 }
+
+impl NewUser {
+    /// The user as `create_user` stores it, so a fresh user need not be read back.
+    pub fn to_user(&self) -> User {
+        let mut roles = self.roles.clone();
+        roles.sort();
+        roles.dedup();
+        User {
+            id: self.id,
+            created_at: self.now,
+            display_name: self.display_name.clone(),
+            avatar_url: self.avatar_url.clone(),
+            locale: self.locale.clone(),
+            email: self.email.clone(),
+            email_verified: self.email_verified,
+            phone_number: None,
+            phone_number_verified: false,
+            is_anonymous: self.is_anonymous,
+            disabled: self.disabled,
+            default_role: self.default_role.clone(),
+            roles,
+            metadata: self.metadata.clone(),
+            active_mfa_type: None,
+        }
+    }
+}

@@ -58,6 +58,10 @@ impl StoreError {
     }
 }
 
+/// Rows one sweep statement deletes at most, so a backlog is cleared in short statements that
+/// hold few locks, never in one long scan.
+pub const SWEEP_BATCH: u32 = 1000;
+
 /// A unique constraint the caller must handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conflict {
@@ -84,10 +88,11 @@ pub struct NewRefreshToken {
 }
 
 /// What presenting a refresh token to `rotate_refresh_token` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Rotation {
-    /// The token was current: it now has the new hash and expiry.
-    Rotated { id: RefreshTokenId, user_id: UserId },
+    /// The token was current: it now has the new hash and expiry. Its user, read in the
+    /// same statement.
+    Rotated { id: RefreshTokenId, user: Box<User> },
     /// The token had already been rotated away: its family was deleted.
     Reused { id: RefreshTokenId, user_id: UserId },
     /// Unknown, expired or revoked.
@@ -139,14 +144,15 @@ pub trait UserStore: Send + Sync {
     async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// The user with this e-mail, compared case-insensitively.
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
-    /// Inserts the user, its roles and, when given, its first key and a refresh token, in one
-    /// transaction (also setting `last_seen` when a session is created). On `Conflict`
-    /// nothing is written.
+    /// Inserts the user, its roles and, when given, its first key, a refresh token and the
+    /// audit event recording it, together or not at all (also setting `last_seen` when a
+    /// session is created): one statement on PostgreSQL. On `Conflict` nothing is written.
     async fn create_user(
         &self,
         user: &NewUser,
         key: Option<&NewSecurityKey>,
         session: Option<&NewRefreshToken>,
+        event: Option<&AuditEvent>,
     ) -> Result<Inserted<UserId>, StoreError>;
     /// Makes sure these roles exist in `auth.roles` (the role foreign keys need them).
     async fn ensure_roles(&self, roles: &[String]) -> Result<(), StoreError>;
@@ -210,8 +216,13 @@ pub trait ChallengeStore: Send + Sync {
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Stores a new refresh token (a new family) and updates the user's `last_seen`.
-    async fn start_session(&self, token: &NewRefreshToken) -> Result<(), StoreError>;
+    /// Stores a new refresh token (a new family), updates the user's `last_seen` and records
+    /// `event`, together: one statement on PostgreSQL.
+    async fn start_session(
+        &self,
+        token: &NewRefreshToken,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError>;
     /// `start_session` for a successful assertion: records the key's use (as
     /// `record_key_use`) and starts the session it earned, together or not at all.
     async fn start_session_after_assertion(
@@ -219,6 +230,7 @@ pub trait SessionStore: Send + Sync {
         token: &NewRefreshToken,
         credential_id: &CredentialId,
         key_use: &KeyUse,
+        event: Option<&AuditEvent>,
     ) -> Result<(), StoreError>;
     /// Atomically replaces the hash of the current regular token `old_hash` (unexpired at
     /// `now`) with `new_hash` and a new expiry, remembering the old hash. If `old_hash` is a
@@ -234,7 +246,8 @@ pub trait SessionStore: Send + Sync {
     async fn delete_refresh_token(&self, hash: &str) -> Result<bool, StoreError>;
     /// Deletes every regular refresh token of the user (personal access tokens stay).
     async fn delete_sessions_of(&self, user_id: UserId) -> Result<u64, StoreError>;
-    /// Deletes expired regular refresh tokens and remembered rotated hashes past their expiry.
+    /// Deletes expired regular refresh tokens and remembered rotated hashes past their expiry,
+    /// at most `SWEEP_BATCH` of each.
     async fn sweep_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
     /// Number of live regular refresh tokens of the user (for tests and admin views).
     async fn count_sessions_of(&self, user_id: UserId, now: Timestamp) -> Result<u64, StoreError>;
@@ -388,7 +401,7 @@ pub trait ServerStore: Send + Sync {
         window_start: Timestamp,
         expires_at: Timestamp,
     ) -> Result<u32, StoreError>;
-    /// Deletes rate-limit windows that ended before `now`.
+    /// Deletes rate-limit windows that ended before `now`, at most `SWEEP_BATCH`.
     async fn sweep_rate_limits(&self, now: Timestamp) -> Result<u64, StoreError>;
     /// Connection pool occupancy, for metrics.
     fn pool_stats(&self) -> PoolStats;

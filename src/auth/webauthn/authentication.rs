@@ -72,8 +72,10 @@ impl Auth {
     ) -> Result<Session> {
         let mut who = None;
         let result = self.passkey_signin(ctx, credential, &mut who).await;
-        let outcome = result.as_ref().map(|_| ());
-        self.audit_signin(ctx, "webauthn", who, outcome).await;
+        // Success is recorded with the session, in the same statement.
+        if let Err(err) = &result {
+            self.audit_signin(ctx, "webauthn", who, Err(err)).await;
+        }
         observe(Purpose::Signin, result)
     }
 
@@ -120,7 +122,8 @@ impl Auth {
                 .await?;
             return Err(err);
         }
-        self.start_session_after_assertion(&rt, user, &used, SessionKind::SignIn)
+        let event = self.signin_event(ctx, "webauthn", user.id);
+        self.start_session_after_assertion(&rt, user, &used, SessionKind::SignIn, Some(event))
             .await
     }
 
@@ -158,17 +161,11 @@ impl Auth {
         credential: PublicKeyCredential,
     ) -> Result<Session> {
         let result = self.elevation(ctx, claims, credential).await;
-        let user_id = Some(claims.user_id);
-        match &result {
-            Ok(_) => {
-                self.audit(Some(ctx), "session.elevated", user_id, json!({}))
-                    .await;
-            }
-            Err(err) => {
-                let detail = json!({ "reason": audit::reason(err) });
-                self.audit(Some(ctx), "elevation.failed", user_id, detail)
-                    .await;
-            }
+        // Success is recorded with the session, in the same statement.
+        if let Err(err) = &result {
+            let detail = json!({ "reason": audit::reason(err) });
+            self.audit(Some(ctx), "elevation.failed", Some(claims.user_id), detail)
+                .await;
         }
         observe(Purpose::Elevate, result)
     }
@@ -195,7 +192,8 @@ impl Auth {
         let used = self
             .verify_assertion(ctx, &rt, &user, &keys, &credential, state)
             .await?;
-        self.start_session_after_assertion(&rt, user, &used, SessionKind::Elevate)
+        let event = self.event(Some(ctx), "session.elevated", Some(user.id), json!({}));
+        self.start_session_after_assertion(&rt, user, &used, SessionKind::Elevate, Some(event))
             .await
     }
 

@@ -172,9 +172,16 @@ impl Auth {
             now,
         };
         let pending = (!needs_verification).then(|| self.pending_session(&rt, user_id, now));
+        let detail = json!({ "method": "webauthn", "keyId": key.id.to_string() });
+        let event = self.event(Some(ctx), "user.signed_up", Some(user_id), detail);
         match self
             .store
-            .create_user(&user, Some(&key), pending.as_ref().map(|p| &p.row))
+            .create_user(
+                &user,
+                Some(&key),
+                pending.as_ref().map(|p| &p.row),
+                Some(&event),
+            )
             .await?
         {
             Inserted::New(_) => {}
@@ -183,9 +190,7 @@ impl Auth {
                 return Err(Error::InvalidRequest("credential already registered"));
             }
         }
-        let detail = json!({ "method": "webauthn", "keyId": key.id.to_string() });
-        self.audit(Some(ctx), "user.signed_up", Some(user_id), detail)
-            .await;
+        self.after_session_write(now, true).await?;
         if rt.config.disable_new_users {
             return Err(Error::UserDisabled);
         }
@@ -196,12 +201,7 @@ impl Auth {
             }
             return Ok(None);
         };
-        let stored = self
-            .store
-            .get_user(user_id)
-            .await?
-            .ok_or(Error::BadCredentials)?;
-        self.finish_session(&rt, stored, pending, SessionKind::SignUp)
+        self.finish_session(&rt, user.to_user(), pending, SessionKind::SignUp)
             .map(Some)
     }
 

@@ -19,7 +19,8 @@ const EVENTS_OF: &str = "
      LIMIT $4";
 const SWEEP: &str = "
     DELETE FROM auth.audit_log
-     WHERE id IN (SELECT id FROM auth.audit_log WHERE created_at < $1 LIMIT $2)";
+     WHERE id IN (SELECT id FROM auth.audit_log WHERE created_at < $1
+                   LIMIT $2 FOR UPDATE SKIP LOCKED)";
 
 #[derive(sqlx::FromRow)]
 struct EntryRow {

@@ -6,9 +6,13 @@ use crate::model::{Challenge, NewChallenge, Purpose, Timestamp, UserId};
 use crate::store::{ChallengeStore, StoreError};
 
 // Sweeps expired ceremonies and stores the new one in one round trip: a data-modifying CTE
-// always runs, referenced or not.
+// always runs, referenced or not. The sweep is a small batch through the expiry index that
+// skips rows a concurrent insert is already deleting, so inserts never wait on each other.
 const INSERT: &str = "
-    WITH swept AS (DELETE FROM auth.webauthn_challenges WHERE expires_at <= $6)
+    WITH swept AS (
+        DELETE FROM auth.webauthn_challenges WHERE challenge IN (
+            SELECT challenge FROM auth.webauthn_challenges WHERE expires_at <= $6
+             LIMIT 16 FOR UPDATE SKIP LOCKED))
     INSERT INTO auth.webauthn_challenges (challenge, purpose, user_id, rp_id, state, created_at, expires_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 // Single-use in one atomic statement, safe across replicas: only one DELETE can return the row.

@@ -98,6 +98,27 @@ const HAS_OTHER_SIGN_IN: &str = "
         OR EXISTS (SELECT 1 FROM auth.user_providers WHERE user_id = $1)";
 const DELETE_KEY: &str = "DELETE FROM auth.user_security_keys WHERE user_id = $1 AND id = $2";
 
+/// Binds the twelve values `INSERT_KEY` takes after the user (`$3`..`$13` there): the key's id,
+/// credential id, public key, counter, transports, nickname, AAGUID, backup flags, user
+/// verification and attestation format, all NULL without a key.
+pub(super) fn bind_new_key<'q>(
+    query: super::PgQuery<'q>,
+    key: Option<&'q NewSecurityKey>,
+) -> super::PgQuery<'q> {
+    query
+        .bind(key.map(|k| k.id.as_uuid()))
+        .bind(key.map(|k| k.credential_id.to_base64url()))
+        .bind(key.map(|k| k.public_key.as_slice()))
+        .bind(key.map(|k| i64::from(k.counter)))
+        .bind(key.map(|k| join_transports(&k.transports)))
+        .bind(key.and_then(|k| k.nickname.as_deref()))
+        .bind(key.and_then(|k| k.aaguid))
+        .bind(key.map(|k| k.backup_eligible))
+        .bind(key.map(|k| k.backup_state))
+        .bind(key.map(|k| k.user_verified))
+        .bind(key.map(|k| k.attestation_format.as_str()))
+}
+
 pub(super) async fn insert_key(
     conn: &mut PgConnection,
     user_id: UserId,

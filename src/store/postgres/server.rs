@@ -14,7 +14,10 @@ const COUNT_HIT: &str = "
     VALUES ($1, $2, $3, 1, $4)
     ON CONFLICT (bucket, client, window_start) DO UPDATE SET hits = rate_limit_hits.hits + 1
  RETURNING hits";
-const SWEEP_HITS: &str = "DELETE FROM auth.rate_limit_hits WHERE expires_at <= $1";
+const SWEEP_HITS: &str = "
+    DELETE FROM auth.rate_limit_hits WHERE (bucket, client, window_start) IN (
+        SELECT bucket, client, window_start FROM auth.rate_limit_hits WHERE expires_at <= $1
+         LIMIT $2 FOR UPDATE SKIP LOCKED)";
 const COUNT_EVENTS: &str = "SELECT count(*) FROM auth.audit_log WHERE event = $1 AND user_id = $2";
 
 #[async_trait]
@@ -90,6 +93,7 @@ impl ServerStore for PgStore {
     async fn sweep_rate_limits(&self, now: Timestamp) -> Result<u64, StoreError> {
         let done = sqlx::query(SWEEP_HITS)
             .bind(now)
+            .bind(i64::from(crate::store::SWEEP_BATCH))
             .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;

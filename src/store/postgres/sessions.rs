@@ -2,9 +2,9 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{PgStore, db};
-use crate::model::{CredentialId, RefreshTokenId, Timestamp, UserId};
-use crate::store::{KeyUse, NewRefreshToken, Rotation, SessionStore, StoreError};
+use super::{PgStore, bind_event, db};
+use crate::model::{CredentialId, RefreshTokenId, Timestamp, User, UserId};
+use crate::store::{AuditEvent, KeyUse, NewRefreshToken, Rotation, SessionStore, StoreError};
 
 const INSERT_TOKEN: &str = "
     INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
@@ -21,7 +21,12 @@ macro_rules! start_session {
     UPDATE auth.users SET last_seen = $2 WHERE id IN (SELECT user_id FROM started)"
     };
 }
-const START_SESSION: &str = concat!("WITH ", start_session!());
+const START_SESSION: &str = concat!(
+    "WITH ",
+    super::audit_cte!("$2", "$6", "$7", "$8", "$9", "$10"),
+    ", ",
+    start_session!()
+);
 // The same, plus the key's counter and flags from the assertion that earned the session.
 const START_SESSION_AFTER_ASSERTION: &str = concat!(
     "WITH used AS (
@@ -29,11 +34,14 @@ const START_SESSION_AFTER_ASSERTION: &str = concat!(
            SET counter = $7, backup_eligible = $8, backup_state = $9, last_used_at = $2
          WHERE user_id = $4 AND credential_id = $6
     ), ",
+    super::audit_cte!("$2", "$10", "$11", "$12", "$13", "$14"),
+    ", ",
     start_session!()
 );
 // One statement, one round trip: the rotation, the remembered old hash and `last_seen` are
-// applied together or not at all.
-const ROTATE: &str = "
+// applied together or not at all, and the token's user comes back with them.
+const ROTATE: &str = concat!(
+    "
     WITH rotated AS (
         UPDATE auth.refresh_tokens SET refresh_token_hash = $2, expires_at = $3
          WHERE refresh_token_hash = $1 AND type = 'regular' AND expires_at > $4
@@ -44,7 +52,17 @@ const ROTATE: &str = "
     ), touched AS (
         UPDATE auth.users SET last_seen = $4 WHERE id IN (SELECT user_id FROM rotated)
     )
-    SELECT id, user_id FROM rotated";
+    SELECT rotated.id AS token_id, ",
+    super::users::user_columns!(),
+    " FROM rotated JOIN auth.users u ON u.id = rotated.user_id"
+);
+
+#[derive(sqlx::FromRow)]
+struct RotatedRow {
+    token_id: Uuid,
+    #[sqlx(flatten)]
+    user: super::users::UserRow,
+}
 // A rotated-away hash presented again: the token leaked, so the family goes.
 const REVOKE_FAMILY_OF_OLD_HASH: &str = "
     DELETE FROM auth.refresh_tokens
@@ -53,9 +71,15 @@ const REVOKE_FAMILY_OF_OLD_HASH: &str = "
 const DELETE_BY_HASH: &str = "DELETE FROM auth.refresh_tokens WHERE refresh_token_hash = $1";
 const DELETE_OF_USER: &str =
     "DELETE FROM auth.refresh_tokens WHERE user_id = $1 AND type = 'regular'";
-const SWEEP_TOKENS: &str =
-    "DELETE FROM auth.refresh_tokens WHERE type = 'regular' AND expires_at <= $1";
-const SWEEP_ROTATIONS: &str = "DELETE FROM auth.refresh_token_rotations WHERE expires_at <= $1";
+// Sweeps take one bounded batch through the expiry indexes, skipping rows another sweep holds.
+const SWEEP_TOKENS: &str = "
+    DELETE FROM auth.refresh_tokens WHERE id IN (
+        SELECT id FROM auth.refresh_tokens WHERE type = 'regular' AND expires_at <= $1
+         LIMIT $2 FOR UPDATE SKIP LOCKED)";
+const SWEEP_ROTATIONS: &str = "
+    DELETE FROM auth.refresh_token_rotations WHERE refresh_token_hash IN (
+        SELECT refresh_token_hash FROM auth.refresh_token_rotations WHERE expires_at <= $1
+         LIMIT $2 FOR UPDATE SKIP LOCKED)";
 const COUNT_OF_USER: &str = "
     SELECT count(*) FROM auth.refresh_tokens WHERE user_id = $1 AND type = 'regular' AND expires_at > $2";
 
@@ -76,13 +100,18 @@ pub(super) async fn insert_refresh_token(
 
 #[async_trait]
 impl SessionStore for PgStore {
-    async fn start_session(&self, token: &NewRefreshToken) -> Result<(), StoreError> {
-        sqlx::query(START_SESSION)
+    async fn start_session(
+        &self,
+        token: &NewRefreshToken,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
+        let query = sqlx::query(START_SESSION)
             .bind(token.id.as_uuid())
             .bind(token.now)
             .bind(token.expires_at)
             .bind(token.user_id.as_uuid())
-            .bind(&token.hash)
+            .bind(&token.hash);
+        bind_event(query, event)
             .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
@@ -94,8 +123,9 @@ impl SessionStore for PgStore {
         token: &NewRefreshToken,
         credential_id: &CredentialId,
         key_use: &KeyUse,
+        event: Option<&AuditEvent>,
     ) -> Result<(), StoreError> {
-        sqlx::query(START_SESSION_AFTER_ASSERTION)
+        let query = sqlx::query(START_SESSION_AFTER_ASSERTION)
             .bind(token.id.as_uuid())
             .bind(token.now)
             .bind(token.expires_at)
@@ -104,7 +134,8 @@ impl SessionStore for PgStore {
             .bind(credential_id.to_base64url())
             .bind(i64::from(key_use.counter))
             .bind(key_use.backup_eligible)
-            .bind(key_use.backup_state)
+            .bind(key_use.backup_state);
+        bind_event(query, event)
             .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
@@ -119,7 +150,7 @@ impl SessionStore for PgStore {
         now: Timestamp,
     ) -> Result<Rotation, StoreError> {
         let mut conn = self.conn().await?;
-        let rotated: Option<(Uuid, Uuid)> = sqlx::query_as(ROTATE)
+        let rotated: Option<RotatedRow> = sqlx::query_as(ROTATE)
             .bind(old_hash)
             .bind(new_hash)
             .bind(new_expires_at)
@@ -127,10 +158,10 @@ impl SessionStore for PgStore {
             .fetch_optional(&mut *conn)
             .await
             .map_err(db)?;
-        if let Some((id, user_id)) = rotated {
+        if let Some(row) = rotated {
             return Ok(Rotation::Rotated {
-                id: RefreshTokenId::from_uuid(id),
-                user_id: UserId::from_uuid(user_id),
+                id: RefreshTokenId::from_uuid(row.token_id),
+                user: Box::new(User::from(row.user)),
             });
         }
         let revoked: Option<(Uuid, Uuid)> = sqlx::query_as(REVOKE_FAMILY_OF_OLD_HASH)
@@ -168,11 +199,13 @@ impl SessionStore for PgStore {
     async fn sweep_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         let tokens = sqlx::query(SWEEP_TOKENS)
             .bind(now)
+            .bind(i64::from(crate::store::SWEEP_BATCH))
             .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         let rotations = sqlx::query(SWEEP_ROTATIONS)
             .bind(now)
+            .bind(i64::from(crate::store::SWEEP_BATCH))
             .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;

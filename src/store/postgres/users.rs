@@ -1,28 +1,32 @@
 use async_trait::async_trait;
-use sqlx::Connection as _;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{PgStore, db, is_unique_violation};
 use crate::model::{NewSecurityKey, NewUser, Timestamp, User, UserId};
-use crate::store::{Conflict, Inserted, NewRefreshToken, StoreError, UserStore};
+use crate::store::{AuditEvent, Conflict, Inserted, NewRefreshToken, StoreError, UserStore};
 
-// A macro, not a const, so `concat!` can build whole `&'static str` statements from it.
-macro_rules! select_user {
+// Macros, not consts, so `concat!` can build whole `&'static str` statements from them. The
+// columns of `UserRow`, of a user `u`:
+macro_rules! user_columns {
     () => {
-        "
-    SELECT u.id, u.created_at, u.display_name, u.avatar_url, u.locale, u.email::text AS email,
+        "u.id, u.created_at, u.display_name, u.avatar_url, u.locale, u.email::text AS email,
            u.email_verified, u.phone_number, u.phone_number_verified, u.is_anonymous, u.disabled,
            u.default_role, u.metadata, u.active_mfa_type,
-           ARRAY(SELECT r.role FROM auth.user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles
-      FROM auth.users u"
+           ARRAY(SELECT r.role FROM auth.user_roles r WHERE r.user_id = u.id ORDER BY r.role) AS roles"
+    };
+}
+pub(super) use user_columns;
+macro_rules! select_user {
+    () => {
+        concat!("SELECT ", user_columns!(), " FROM auth.users u")
     };
 }
 const USER_BY_ID: &str = concat!(select_user!(), " WHERE u.id = $1");
 const USER_BY_EMAIL: &str = concat!(select_user!(), " WHERE u.email = $1::text::public.citext");
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: Uuid,
     created_at: Timestamp,
     display_name: String,
@@ -62,15 +66,33 @@ impl From<UserRow> for User {
     }
 }
 
-const INSERT_USER: &str = "
-    INSERT INTO auth.users (id, created_at, updated_at, last_seen, disabled, display_name,
-                            avatar_url, locale, email, email_verified, default_role,
-                            is_anonymous, metadata, ticket, ticket_expires_at, password_hash)
-    VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14, now()), $15)";
-// Every role of the user in one statement.
-const INSERT_ROLES: &str = "
-    INSERT INTO auth.user_roles (user_id, role) SELECT $1, unnest($2::text[])
-    ON CONFLICT DO NOTHING";
+// The user, its roles and, when given, its first key, its first session and the audit event,
+// in one statement: one round trip, one commit, all or nothing. The optional parts insert
+// nothing when their key value is bound as NULL.
+const INSERT_USER: &str = concat!(
+    "WITH new_user AS (
+        INSERT INTO auth.users (id, created_at, updated_at, last_seen, disabled, display_name,
+                                avatar_url, locale, email, email_verified, default_role,
+                                is_anonymous, metadata, ticket, ticket_expires_at, password_hash)
+        VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14, now()), $15)
+     RETURNING id
+    ), new_roles AS (
+        INSERT INTO auth.user_roles (user_id, role) SELECT id, unnest($16::text[]) FROM new_user
+    ), new_key AS (
+        INSERT INTO auth.user_security_keys (id, user_id, credential_id, credential_public_key,
+            counter, transports, nickname, aaguid, backup_eligible, backup_state, user_verified,
+            attestation_format, created_at)
+        SELECT $17, id, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $2 FROM new_user
+         WHERE $18::text IS NOT NULL
+    ), new_session AS (
+        INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
+        SELECT $28, $2, $29, id, 'regular', $30 FROM new_user WHERE $30::text IS NOT NULL
+    ), ",
+    super::audit_cte!("$2", "$31", "$32", "$33", "$34", "$35"),
+    " SELECT count(*) FROM new_user"
+);
+/// The unique constraint on `auth.user_security_keys.credential_id` (Nhost's name).
+const CREDENTIAL_ID_KEY: &str = "user_security_key_credential_id_key";
 const ENSURE_ROLE: &str = "INSERT INTO auth.roles (role) VALUES ($1) ON CONFLICT DO NOTHING";
 
 #[async_trait]
@@ -98,14 +120,16 @@ impl UserStore for PgStore {
         user: &NewUser,
         key: Option<&NewSecurityKey>,
         session: Option<&NewRefreshToken>,
+        event: Option<&AuditEvent>,
     ) -> Result<Inserted<UserId>, StoreError> {
-        let mut conn = self.conn().await?;
-        let mut tx = conn.begin().await.map_err(db)?;
         let (ticket, ticket_expires_at) = match &user.ticket {
             Some((t, e)) => (Some(t.as_str()), Some(*e)),
             None => (None, None),
         };
-        let inserted = sqlx::query(INSERT_USER)
+        let mut roles = user.roles.clone();
+        roles.sort();
+        roles.dedup();
+        let query = sqlx::query(INSERT_USER)
             .bind(user.id.as_uuid())
             .bind(user.now)
             .bind(session.map(|_| user.now))
@@ -121,38 +145,22 @@ impl UserStore for PgStore {
             .bind(ticket)
             .bind(ticket_expires_at)
             .bind(&user.password_hash)
-            .execute(&mut *tx)
+            .bind(&roles);
+        let query = super::keys::bind_new_key(query, key)
+            .bind(session.map(|s| s.id.as_uuid()))
+            .bind(session.map(|s| s.expires_at))
+            .bind(session.map(|s| s.hash.as_str()));
+        let inserted = super::bind_event(query, event)
+            .execute(&mut *self.conn().await?)
             .await;
-        if let Err(err) = inserted {
-            return if is_unique_violation(&err) {
-                Ok(Inserted::Conflict(Conflict::Email))
-            } else {
-                Err(db(err))
-            };
-        }
-        if !user.roles.is_empty() {
-            sqlx::query(INSERT_ROLES)
-                .bind(user.id.as_uuid())
-                .bind(&user.roles)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        if let Some(key) = key {
-            match super::keys::insert_key(&mut tx, user.id, key).await {
-                Err(err) if is_unique_violation(&err) => {
-                    return Ok(Inserted::Conflict(Conflict::CredentialId));
-                }
-                other => other.map_err(db)?,
+        match inserted {
+            Ok(_) => Ok(Inserted::New(user.id)),
+            Err(err) if super::violated_constraint(&err) == Some(CREDENTIAL_ID_KEY) => {
+                Ok(Inserted::Conflict(Conflict::CredentialId))
             }
+            Err(err) if is_unique_violation(&err) => Ok(Inserted::Conflict(Conflict::Email)),
+            Err(err) => Err(db(err)),
         }
-        if let Some(session) = session {
-            super::sessions::insert_refresh_token(&mut tx, session)
-                .await
-                .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(Inserted::New(user.id))
     }
 
     async fn ensure_roles(&self, roles: &[String]) -> Result<(), StoreError> {

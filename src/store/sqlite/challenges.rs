@@ -8,7 +8,9 @@ use crate::store::{ChallengeStore, StoreError};
 const INSERT: &str = "
     INSERT INTO webauthn_challenges (challenge, purpose, user_id, rp_id, state, created_at, expires_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const SWEEP: &str = "DELETE FROM webauthn_challenges WHERE expires_at <= $1";
+const SWEEP: &str = "
+    DELETE FROM webauthn_challenges WHERE rowid IN (
+        SELECT rowid FROM webauthn_challenges WHERE expires_at <= $1 LIMIT 16)";
 // One statement: SQLite serialises writers, so only one DELETE can return the row.
 const TAKE: &str = "
     DELETE FROM webauthn_challenges

@@ -14,8 +14,39 @@ const COUNT_HIT: &str = "
     VALUES ($1, $2, $3, 1, $4)
     ON CONFLICT (bucket, client, window_start) DO UPDATE SET hits = rate_limit_hits.hits + 1
  RETURNING hits";
-const SWEEP_HITS: &str = "DELETE FROM rate_limit_hits WHERE expires_at <= $1";
+const SWEEP_HITS: &str = "
+    DELETE FROM rate_limit_hits WHERE rowid IN (
+        SELECT rowid FROM rate_limit_hits WHERE expires_at <= $1 LIMIT $2)";
 const COUNT_EVENTS: &str = "SELECT count(*) FROM audit_log WHERE event = $1 AND user_id = $2";
+
+/// Records an audit event, in the caller's transaction when it has one.
+pub(super) async fn insert_event(
+    conn: &mut sqlx::SqliteConnection,
+    e: &AuditEvent,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_EVENT)
+        .bind(Uuid::new_v4())
+        .bind(millis(e.now))
+        .bind(e.event)
+        .bind(e.user_id.map(|u| u.as_uuid()))
+        .bind(e.detail.to_string())
+        .bind(e.context.as_ref().map(|c| c.ip.as_str()))
+        .bind(e.context.as_ref().and_then(|c| c.user_agent.as_deref()))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// `insert_event` for an optional event.
+pub(super) async fn insert_event_if(
+    conn: &mut sqlx::SqliteConnection,
+    e: Option<&AuditEvent>,
+) -> Result<(), sqlx::Error> {
+    match e {
+        Some(e) => insert_event(conn, e).await,
+        None => Ok(()),
+    }
+}
 
 #[async_trait]
 impl ServerStore for SqliteStore {
@@ -34,18 +65,7 @@ impl ServerStore for SqliteStore {
     }
 
     async fn record_event(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        sqlx::query(INSERT_EVENT)
-            .bind(Uuid::new_v4())
-            .bind(millis(e.now))
-            .bind(e.event)
-            .bind(e.user_id.map(|u| u.as_uuid()))
-            .bind(e.detail.to_string())
-            .bind(e.context.as_ref().map(|c| c.ip.as_str()))
-            .bind(e.context.as_ref().and_then(|c| c.user_agent.as_deref()))
-            .execute(&mut *self.conn().await?)
-            .await
-            .map_err(db)?;
-        Ok(())
+        insert_event(&mut *self.conn().await?, e).await.map_err(db)
     }
 
     async fn count_events(&self, event: &str, user_id: UserId) -> Result<u64, StoreError> {
@@ -91,6 +111,7 @@ impl ServerStore for SqliteStore {
     async fn sweep_rate_limits(&self, now: Timestamp) -> Result<u64, StoreError> {
         let done = sqlx::query(SWEEP_HITS)
             .bind(millis(now))
+            .bind(i64::from(crate::store::SWEEP_BATCH))
             .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;

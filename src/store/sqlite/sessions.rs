@@ -3,9 +3,11 @@ use sqlx::Connection as _;
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
+use super::server::insert_event_if;
+use super::users::{USER_BY_ID, UserRow};
 use super::{BEGIN_WRITE, SqliteStore, db, millis};
-use crate::model::{CredentialId, RefreshTokenId, Timestamp, UserId};
-use crate::store::{KeyUse, NewRefreshToken, Rotation, SessionStore, StoreError};
+use crate::model::{CredentialId, RefreshTokenId, Timestamp, User, UserId};
+use crate::store::{AuditEvent, KeyUse, NewRefreshToken, Rotation, SessionStore, StoreError};
 
 const INSERT_TOKEN: &str = "
     INSERT INTO refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
@@ -25,8 +27,13 @@ const REVOKE_FAMILY_OF_OLD_HASH: &str = "
  RETURNING id, user_id";
 const DELETE_BY_HASH: &str = "DELETE FROM refresh_tokens WHERE refresh_token_hash = $1";
 const DELETE_OF_USER: &str = "DELETE FROM refresh_tokens WHERE user_id = $1 AND type = 'regular'";
-const SWEEP_TOKENS: &str = "DELETE FROM refresh_tokens WHERE type = 'regular' AND expires_at <= $1";
-const SWEEP_ROTATIONS: &str = "DELETE FROM refresh_token_rotations WHERE expires_at <= $1";
+// Sweeps take one bounded batch through the expiry indexes.
+const SWEEP_TOKENS: &str = "
+    DELETE FROM refresh_tokens WHERE rowid IN (
+        SELECT rowid FROM refresh_tokens WHERE type = 'regular' AND expires_at <= $1 LIMIT $2)";
+const SWEEP_ROTATIONS: &str = "
+    DELETE FROM refresh_token_rotations WHERE rowid IN (
+        SELECT rowid FROM refresh_token_rotations WHERE expires_at <= $1 LIMIT $2)";
 const COUNT_OF_USER: &str = "
     SELECT count(*) FROM refresh_tokens WHERE user_id = $1 AND type = 'regular' AND expires_at > $2";
 
@@ -61,10 +68,15 @@ async fn insert_session(
 
 #[async_trait]
 impl SessionStore for SqliteStore {
-    async fn start_session(&self, token: &NewRefreshToken) -> Result<(), StoreError> {
+    async fn start_session(
+        &self,
+        token: &NewRefreshToken,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
         insert_session(&mut tx, token).await.map_err(db)?;
+        insert_event_if(&mut tx, event).await.map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
@@ -73,6 +85,7 @@ impl SessionStore for SqliteStore {
         token: &NewRefreshToken,
         credential_id: &CredentialId,
         key_use: &KeyUse,
+        event: Option<&AuditEvent>,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
@@ -87,6 +100,7 @@ impl SessionStore for SqliteStore {
             .await
             .map_err(db)?;
         insert_session(&mut tx, token).await.map_err(db)?;
+        insert_event_if(&mut tx, event).await.map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
@@ -117,6 +131,11 @@ impl SessionStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
+            let user = sqlx::query_as::<_, UserRow>(USER_BY_ID)
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
             sqlx::query(TOUCH_USER)
                 .bind(user_id)
                 .bind(millis(now))
@@ -126,7 +145,7 @@ impl SessionStore for SqliteStore {
             tx.commit().await.map_err(db)?;
             return Ok(Rotation::Rotated {
                 id: RefreshTokenId::from_uuid(id),
-                user_id: UserId::from_uuid(user_id),
+                user: Box::new(User::try_from(user)?),
             });
         }
         let revoked: Option<(Uuid, Uuid)> = sqlx::query_as(REVOKE_FAMILY_OF_OLD_HASH)
@@ -165,11 +184,13 @@ impl SessionStore for SqliteStore {
     async fn sweep_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         let tokens = sqlx::query(SWEEP_TOKENS)
             .bind(millis(now))
+            .bind(i64::from(crate::store::SWEEP_BATCH))
             .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         let rotations = sqlx::query(SWEEP_ROTATIONS)
             .bind(millis(now))
+            .bind(i64::from(crate::store::SWEEP_BATCH))
             .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::{BEGIN_WRITE, SqliteStore, db, from_millis, is_unique_violation, millis};
 use crate::model::{NewSecurityKey, NewUser, User, UserId};
-use crate::store::{Conflict, Inserted, NewRefreshToken, StoreError, UserStore};
+use crate::store::{AuditEvent, Conflict, Inserted, NewRefreshToken, StoreError, UserStore};
 
 macro_rules! select_user {
     () => {
@@ -17,11 +17,11 @@ macro_rules! select_user {
       FROM users u"
     };
 }
-const USER_BY_ID: &str = concat!(select_user!(), " WHERE u.id = $1");
+pub(super) const USER_BY_ID: &str = concat!(select_user!(), " WHERE u.id = $1");
 const USER_BY_EMAIL: &str = concat!(select_user!(), " WHERE u.email = $1");
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: Uuid,
     created_at: i64,
     display_name: String,
@@ -103,6 +103,7 @@ impl UserStore for SqliteStore {
         user: &NewUser,
         key: Option<&NewSecurityKey>,
         session: Option<&NewRefreshToken>,
+        event: Option<&AuditEvent>,
     ) -> Result<Inserted<UserId>, StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
@@ -161,6 +162,9 @@ impl UserStore for SqliteStore {
                 .await
                 .map_err(db)?;
         }
+        super::server::insert_event_if(&mut tx, event)
+            .await
+            .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(Inserted::New(user.id))
     }
