@@ -200,10 +200,50 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// A user and its keys (oldest first), read together.
+#[derive(Debug, Clone)]
+pub struct UserKeys {
+    pub user: User,
+    pub keys: Vec<SecurityKey>,
+}
+
+/// Which user a ceremony is for.
+#[derive(Debug, Clone, Copy)]
+pub enum UserRef<'a> {
+    Id(UserId),
+    /// Compared as `find_user_by_email` does.
+    Email(&'a str),
+}
+
 #[async_trait]
 pub trait ChallengeStore: Send + Sync {
     /// Stores a pending ceremony, and deletes expired ones while at it.
     async fn insert_challenge(&self, challenge: &NewChallenge) -> Result<(), StoreError>;
+    /// `insert_challenge` for a ceremony of an existing user: binds the challenge to the user
+    /// `user` names (whatever `challenge.user_id` says) and returns that user with its keys,
+    /// in one statement on PostgreSQL. No such user: nothing is stored, `None`.
+    async fn insert_challenge_for(
+        &self,
+        challenge: &NewChallenge,
+        user: UserRef<'_>,
+    ) -> Result<Option<UserKeys>, StoreError>;
+    /// `insert_challenge` for a sign-up: stores nothing and returns false when a user already
+    /// has this e-mail (compared as `find_user_by_email` does); one statement on PostgreSQL.
+    async fn insert_signup_challenge(
+        &self,
+        challenge: &NewChallenge,
+        email: &str,
+    ) -> Result<bool, StoreError>;
+    /// `take_challenge`, and in the same statement the user the challenge is bound to (or,
+    /// for one bound to nobody, `user_id`) with that user's keys: `None` for the user when
+    /// there is none.
+    async fn take_challenge_with_user(
+        &self,
+        challenge: &str,
+        purpose: Purpose,
+        now: Timestamp,
+        user_id: Option<UserId>,
+    ) -> Result<Option<(Challenge, Option<UserKeys>)>, StoreError>;
     /// Deletes and returns the challenge if it exists, is for `purpose` and has not expired at
     /// `now`. For a given challenge at most one caller ever receives `Some`, across replicas.
     async fn take_challenge(

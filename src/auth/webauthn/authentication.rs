@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::{instrument, warn};
 use webauthn_rs_core::error::WebauthnError;
-use webauthn_rs_core::proto::{AuthenticationState, Credential, PublicKeyCredential};
+use webauthn_rs_core::proto::{
+    AllowCredentials, AuthenticationState, Credential, PublicKeyCredential,
+};
 
 use super::credential::to_credential;
 use super::{from_json, observe, policy, to_json, user_id_from_handle};
@@ -15,7 +17,7 @@ use crate::auth::sessions::{SessionKind, UsedKey};
 use crate::auth::signup::email_valid;
 use crate::auth::{AccessClaims, Auth, Runtime, Session, audit, blocking, check_user};
 use crate::model::{CredentialId, Purpose, RequestContext, SecurityKey, User, UserId};
-use crate::store::KeyUse;
+use crate::store::{KeyUse, UserKeys, UserRef};
 
 /// `PublicKeyCredentialRequestOptions` as JSON, ready for `navigator.credentials.get`.
 pub struct RequestOptions(pub serde_json::Value);
@@ -32,7 +34,7 @@ impl Auth {
     pub async fn begin_passkey_signin(&self, email: Option<&str>) -> Result<RequestOptions> {
         let rt = self.webauthn_runtime()?;
         let Some(email) = email else {
-            let (json, state) = request_options(&rt, vec![])?;
+            let (json, state) = request_options(&rt)?;
             self.store_challenge(&rt, &json, Purpose::Signin, None, state)
                 .await?;
             return Ok(RequestOptions(json));
@@ -40,26 +42,20 @@ impl Auth {
         if !email_valid(email) {
             return Err(Error::InvalidRequest("email"));
         }
-        // Both queries run for known and unknown addresses alike, so timing says little about
-        // who exists.
-        let (user, keys) = tokio::try_join!(
-            self.store.find_user_by_email(email),
-            self.store.keys_of_email(email)
-        )?;
-        let Some(user) = user else {
+        // The options list the user's keys, but the challenge and its state do not depend on
+        // them: the ceremony is stored, bound to the user, in the statement that reads the
+        // user and its keys. The same statement runs for known and unknown addresses alike.
+        let (json, state) = request_options(&rt)?;
+        let challenge = self.new_challenge(&rt, &json, Purpose::Signin, None, state)?;
+        let Some(found) = self
+            .store
+            .insert_challenge_for(&challenge, UserRef::Email(email))
+            .await?
+        else {
             return Err(Error::BadCredentials);
         };
-        check_user(&rt.config, &user, false)?;
-        // Read apart, the two could straddle an e-mail change: only this user's keys count.
-        let keys: Vec<SecurityKey> = keys.into_iter().filter(|k| k.user_id == user.id).collect();
-        let creds = usable_credentials(&rt, &keys);
-        if creds.is_empty() {
-            return Err(Error::InvalidRequest("user has no security keys"));
-        }
-        let (json, state) = request_options(&rt, creds)?;
-        self.store_challenge(&rt, &json, Purpose::Signin, Some(user.id), state)
-            .await?;
-        Ok(RequestOptions(json))
+        check_user(&rt.config, &found.user, false)?;
+        with_allowed_credentials(json, &rt, &found.keys).map(RequestOptions)
     }
 
     /// `POST /signin/webauthn/verify`: checks the assertion against the keys of the user the
@@ -89,10 +85,18 @@ impl Auth {
     ) -> Result<Session> {
         let rt = self.webauthn_runtime()?;
         super::check_credential_id(&credential.id, &credential.raw_id)?;
-        let taken = self
-            .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Signin)
+        let handle = handle_user(&credential);
+        // The challenge, its user and the user's keys (fresh counters) in one statement. A
+        // malformed handle still uses the challenge up, as any other bad answer does.
+        let (taken, found) = self
+            .take_challenge_with_user(
+                &rt,
+                &credential.response.client_data_json,
+                Purpose::Signin,
+                handle.as_ref().ok().copied().flatten(),
+            )
             .await?;
-        let handle_user = handle_user(&credential)?;
+        let handle_user = handle?;
         // Nhost: takes the user from the handle and fails with 500 when a non-resident key
         // sends none; the challenge's user is the authority here, the handle must agree.
         let user_id = match (taken.user_id, handle_user) {
@@ -105,11 +109,9 @@ impl Auth {
         };
         *who = Some(user_id);
         let state: AssertionState = from_json(&taken.state)?;
-        let (user, keys) =
-            tokio::try_join!(self.store.get_user(user_id), self.store.keys_of(user_id))?;
         // A handle naming no user finds no keys: 400 as upstream, the same answer as for a key
         // that user does not have (a 401 here told which user ids exist).
-        let Some(user) = user else {
+        let Some(UserKeys { user, keys }) = found else {
             return Err(self.credential_not_found(&credential).await);
         };
         let used = self
@@ -131,21 +133,21 @@ impl Auth {
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn begin_elevation(&self, claims: &AccessClaims) -> Result<RequestOptions> {
         let rt = self.webauthn_runtime()?;
-        let (_, keys) = self.bearer_and_keys(claims).await?;
-        let creds = usable_credentials(&rt, &keys);
-        if creds.is_empty() {
+        // As for sign-in: the ceremony is stored in the statement that reads the bearer and
+        // its keys.
+        let (json, state) = request_options(&rt)?;
+        let challenge = self.new_challenge(&rt, &json, Purpose::Elevate, None, state)?;
+        let found = self
+            .store
+            .insert_challenge_for(&challenge, UserRef::Id(claims.user_id))
+            .await?
+            .ok_or(Error::BadCredentials)?;
+        // The bearer as `user_from_claims` checks it.
+        check_user(&self.runtime().config, &found.user, false)?;
+        if usable_credentials(&rt, &found.keys).is_empty() {
             return Err(Error::InvalidRequest("user has no security keys"));
         }
-        let (json, state) = request_options(&rt, creds)?;
-        self.store_challenge(&rt, &json, Purpose::Elevate, Some(claims.user_id), state)
-            .await?;
-        Ok(RequestOptions(json))
-    }
-
-    /// The bearer (checked as `user_from_claims` does) and its keys, read at the same time.
-    async fn bearer_and_keys(&self, claims: &AccessClaims) -> Result<(User, Vec<SecurityKey>)> {
-        let keys = async { Ok::<_, Error>(self.store.keys_of(claims.user_id).await?) };
-        tokio::try_join!(self.user_from_claims(claims, false), keys)
+        with_allowed_credentials(json, &rt, &found.keys).map(RequestOptions)
     }
 
     /// `POST /elevate/webauthn/verify`: a new session whose access token carries
@@ -178,10 +180,30 @@ impl Auth {
     ) -> Result<Session> {
         let rt = self.webauthn_runtime()?;
         super::check_credential_id(&credential.id, &credential.raw_id)?;
-        let (user, keys) = self.bearer_and_keys(claims).await?;
         let taken = self
-            .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::Elevate)
-            .await?;
+            .take_challenge_with_user(
+                &rt,
+                &credential.response.client_data_json,
+                Purpose::Elevate,
+                Some(claims.user_id),
+            )
+            .await;
+        let (taken, found) = match taken {
+            Ok(taken) => taken,
+            // A bearer that may not elevate says so before a missing challenge does.
+            Err(err) => {
+                self.user_from_claims(claims, false).await?;
+                return Err(err);
+            }
+        };
+        let Some(UserKeys { user, keys }) = found else {
+            return Err(Error::BadCredentials);
+        };
+        if user.id != claims.user_id {
+            return Err(Error::ChallengeGone);
+        }
+        // The bearer as `user_from_claims` checks it.
+        check_user(&self.runtime().config, &user, false)?;
         if taken.user_id != Some(user.id) {
             return Err(Error::ChallengeGone);
         }
@@ -309,26 +331,51 @@ fn usable_credentials(rt: &Runtime, keys: &[SecurityKey]) -> Vec<Credential> {
         .collect()
 }
 
-/// Request options and the serialised state. Backup-eligibility upgrades are allowed in the
+/// Request options listing no credential, and the serialised state. The state never holds
+/// the credentials (`verify_assertion` sets the user's keys as they are then), so the keys
+/// can be added to the options afterwards (`with_allowed_credentials`), once read in the
+/// statement that stores the ceremony. Backup-eligibility upgrades are allowed in the
 /// library because keys from upstream have no stored flag; `verify_assertion` checks keys
 /// that do.
-fn request_options(rt: &Runtime, creds: Vec<Credential>) -> Result<(serde_json::Value, String)> {
+fn request_options(rt: &Runtime) -> Result<(serde_json::Value, String)> {
     let builder = rt
         .webauthn
         .new_challenge_authenticate_builder(
-            creds,
+            vec![],
             Some(policy(rt.config.webauthn.user_verification)),
         )
         .map_err(Error::Ceremony)?
         .allow_backup_eligible_upgrade(true);
-    let (challenge, mut authentication) = rt
+    let (challenge, authentication) = rt
         .webauthn
         .generate_challenge_authenticate(builder)
         .map_err(Error::Ceremony)?;
-    // Stored without its credentials: `verify_assertion` sets the user's keys as they are
-    // then, so the row is a few hundred bytes instead of a few KiB per listed key.
-    authentication.set_allowed_credentials(vec![]);
     let json =
         serde_json::to_value(&challenge.public_key).map_err(|e| Error::Internal(e.to_string()))?;
     Ok((json, to_json(&AssertionState { authentication })?))
+}
+
+/// The options with `allowCredentials` listing the usable keys, as webauthn-rs lists them;
+/// `InvalidRequest` when there is none.
+fn with_allowed_credentials(
+    mut json: serde_json::Value,
+    rt: &Runtime,
+    keys: &[SecurityKey],
+) -> Result<serde_json::Value> {
+    let allowed: Vec<AllowCredentials> = usable_credentials(rt, keys)
+        .into_iter()
+        .map(|cred| AllowCredentials {
+            type_: "public-key".to_string(),
+            id: cred.cred_id.to_vec(),
+            transports: cred.transports,
+        })
+        .collect();
+    if allowed.is_empty() {
+        return Err(Error::InvalidRequest("user has no security keys"));
+    }
+    let allowed = serde_json::to_value(allowed).map_err(|e| Error::Internal(e.to_string()))?;
+    json.as_object_mut()
+        .ok_or_else(|| Error::Internal("options are not an object".into()))?
+        .insert("allowCredentials".into(), allowed);
+    Ok(json)
 }

@@ -27,7 +27,7 @@ use crate::model::{
     CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose, RequestContext, SecurityKeyId,
     UserId,
 };
-use crate::store::{Conflict, Inserted};
+use crate::store::{Conflict, Inserted, UserKeys};
 
 /// `PublicKeyCredentialCreationOptions` as JSON, ready for `navigator.credentials.create`.
 pub struct CreationOptions(pub serde_json::Value);
@@ -83,11 +83,6 @@ impl Auth {
         if !email_allowed(&rt.config, email) {
             return Err(Error::BadCredentials);
         }
-        // Nhost: only notices a taken e-mail at verify, after the authenticator has already
-        // created an orphan passkey. Checked here too (and again, atomically, at verify).
-        if self.store.find_user_by_email(email).await?.is_some() {
-            return Err(Error::EmailTaken);
-        }
         let user_id = UserId::new_random();
         let (json, registration) =
             creation_options(&rt, user_id, email, &signup.display_name, vec![])?;
@@ -97,8 +92,17 @@ impl Auth {
             email: email.to_owned(),
             options,
         };
-        self.store_challenge(&rt, &json, Purpose::Signup, None, to_json(&state)?)
-            .await?;
+        let challenge = self.new_challenge(&rt, &json, Purpose::Signup, None, to_json(&state)?)?;
+        // Nhost: only notices a taken e-mail at verify, after the authenticator has already
+        // created an orphan passkey. Checked here too, in the statement that stores the
+        // ceremony (and again, atomically, at verify).
+        if !self
+            .store
+            .insert_signup_challenge(&challenge, email)
+            .await?
+        {
+            return Err(Error::EmailTaken);
+        }
         Ok(CreationOptions(json))
     }
 
@@ -340,6 +344,20 @@ impl Auth {
         user_id: Option<UserId>,
         state: String,
     ) -> Result<()> {
+        let challenge = self.new_challenge(rt, options, purpose, user_id, state)?;
+        self.store.insert_challenge(&challenge).await?;
+        Ok(())
+    }
+
+    /// The row that stores a begun ceremony (see `store_challenge`).
+    pub(crate) fn new_challenge(
+        &self,
+        rt: &Runtime,
+        options: &serde_json::Value,
+        purpose: Purpose,
+        user_id: Option<UserId>,
+        state: String,
+    ) -> Result<NewChallenge> {
         let challenge = options
             .get("challenge")
             .and_then(|c| c.as_str())
@@ -348,18 +366,15 @@ impl Auth {
         metrics::counter!("latchkey_webauthn_ceremonies_total",
             "flow" => purpose.as_str(), "outcome" => "started")
         .increment(1);
-        self.store
-            .insert_challenge(&NewChallenge {
-                challenge: challenge.to_owned(),
-                purpose,
-                user_id,
-                rp_id: rt.config.webauthn.rp_id.clone(),
-                state,
-                expires_at: expiry(now, rt.config.webauthn.timeout),
-                now,
-            })
-            .await?;
-        Ok(())
+        Ok(NewChallenge {
+            challenge: challenge.to_owned(),
+            purpose,
+            user_id,
+            rp_id: rt.config.webauthn.rp_id.clone(),
+            state,
+            expires_at: expiry(now, rt.config.webauthn.timeout),
+            now,
+        })
     }
 
     /// Takes (and so consumes) the stored ceremony the client's `clientDataJSON` names.
@@ -380,6 +395,29 @@ impl Auth {
             return Err(Error::ChallengeGone);
         }
         Ok(taken)
+    }
+}
+
+impl Auth {
+    /// `take_challenge_for`, with the user the challenge is bound to (else `user_id`) and that
+    /// user's keys, read in the same statement.
+    pub(crate) async fn take_challenge_with_user(
+        &self,
+        rt: &Runtime,
+        client_data_json: &[u8],
+        purpose: Purpose,
+        user_id: Option<UserId>,
+    ) -> Result<(crate::model::Challenge, Option<UserKeys>)> {
+        let challenge = client_challenge(client_data_json)?;
+        let (taken, found) = self
+            .store
+            .take_challenge_with_user(&challenge, purpose, self.now(), user_id)
+            .await?
+            .ok_or(Error::ChallengeGone)?;
+        if taken.rp_id != rt.config.webauthn.rp_id {
+            return Err(Error::ChallengeGone);
+        }
+        Ok((taken, found))
     }
 }
 

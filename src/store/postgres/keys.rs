@@ -52,6 +52,66 @@ impl TryFrom<KeyRow> for SecurityKey {
     }
 }
 
+// The columns of `JoinedKey`: a key `k` joined to its user, all NULL when it has none.
+macro_rules! joined_key_columns {
+    () => {
+        "k.id AS k_id, k.user_id AS k_user_id, k.credential_id AS k_credential_id,
+         k.credential_public_key AS k_credential_public_key, k.counter AS k_counter,
+         k.transports AS k_transports, k.nickname AS k_nickname, k.aaguid AS k_aaguid,
+         k.backup_eligible AS k_backup_eligible, k.backup_state AS k_backup_state,
+         k.user_verified AS k_user_verified, k.attestation_format AS k_attestation_format,
+         k.created_at AS k_created_at, k.last_used_at AS k_last_used_at"
+    };
+}
+pub(super) use joined_key_columns;
+
+/// A key from a LEFT JOIN (`joined_key_columns!`): every column NULL when there is none.
+#[derive(sqlx::FromRow)]
+pub(super) struct JoinedKey {
+    k_id: Option<Uuid>,
+    k_user_id: Option<Uuid>,
+    k_credential_id: Option<String>,
+    k_credential_public_key: Option<Vec<u8>>,
+    k_counter: Option<i64>,
+    k_transports: Option<String>,
+    k_nickname: Option<String>,
+    k_aaguid: Option<Uuid>,
+    k_backup_eligible: Option<bool>,
+    k_backup_state: Option<bool>,
+    k_user_verified: Option<bool>,
+    k_attestation_format: Option<String>,
+    k_created_at: Option<Timestamp>,
+    k_last_used_at: Option<Timestamp>,
+}
+
+impl JoinedKey {
+    pub(super) fn into_key(self) -> Result<Option<SecurityKey>, StoreError> {
+        let Some(id) = self.k_id else {
+            return Ok(None);
+        };
+        let missing = |column| StoreError::corrupt("user_security_keys", column);
+        SecurityKey::try_from(KeyRow {
+            id,
+            user_id: self.k_user_id.ok_or_else(|| missing("user_id"))?,
+            credential_id: self
+                .k_credential_id
+                .ok_or_else(|| missing("credential_id"))?,
+            credential_public_key: self.k_credential_public_key,
+            counter: self.k_counter.ok_or_else(|| missing("counter"))?,
+            transports: self.k_transports.unwrap_or_default(),
+            nickname: self.k_nickname,
+            aaguid: self.k_aaguid,
+            backup_eligible: self.k_backup_eligible,
+            backup_state: self.k_backup_state,
+            user_verified: self.k_user_verified.unwrap_or_default(),
+            attestation_format: self.k_attestation_format,
+            created_at: self.k_created_at,
+            last_used_at: self.k_last_used_at,
+        })
+        .map(Some)
+    }
+}
+
 // A macro, not a const, so `concat!` can build whole statements from it.
 macro_rules! select_keys {
     () => {

@@ -17,6 +17,21 @@ macro_rules! user_columns {
     };
 }
 pub(super) use user_columns;
+// The user with id `<table>.id` as one JSON value (`UserRow`'s fields), NULL when there is none:
+// for statements that also return other rows, such as the user's keys. For use in a sibling
+// module of this one.
+macro_rules! user_json {
+    ($id:literal) => {
+        concat!(
+            "(SELECT row_to_json(x) FROM (SELECT ",
+            super::users::user_columns!(),
+            " FROM auth.users u WHERE u.id = ",
+            $id,
+            ") x) AS user_json"
+        )
+    };
+}
+pub(super) use user_json;
 macro_rules! select_user {
     () => {
         concat!("SELECT ", user_columns!(), " FROM auth.users u")
@@ -25,7 +40,7 @@ macro_rules! select_user {
 const USER_BY_ID: &str = concat!(select_user!(), " WHERE u.id = $1");
 const USER_BY_EMAIL: &str = concat!(select_user!(), " WHERE u.email = $1::text::public.citext");
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(super) struct UserRow {
     id: Uuid,
     created_at: Timestamp,

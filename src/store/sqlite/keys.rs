@@ -11,7 +11,7 @@ use crate::store::{
 };
 
 #[derive(sqlx::FromRow)]
-struct KeyRow {
+pub(super) struct KeyRow {
     id: Uuid,
     user_id: Uuid,
     credential_id: String,
@@ -67,7 +67,7 @@ macro_rules! select_keys {
       FROM user_security_keys"
     };
 }
-const KEYS_OF: &str = concat!(
+pub(super) const KEYS_OF: &str = concat!(
     select_keys!(),
     " WHERE user_id = $1 ORDER BY created_at NULLS FIRST, id"
 );

@@ -18,7 +18,7 @@ macro_rules! select_user {
     };
 }
 pub(super) const USER_BY_ID: &str = concat!(select_user!(), " WHERE u.id = $1");
-const USER_BY_EMAIL: &str = concat!(select_user!(), " WHERE u.email = $1");
+pub(super) const USER_BY_EMAIL: &str = concat!(select_user!(), " WHERE u.email = $1");
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
