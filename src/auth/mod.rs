@@ -175,27 +175,38 @@ impl Auth {
         user_id: UserId,
         adds_first_key: bool,
     ) -> Result<()> {
+        let needs_count = match self.runtime().config.require_elevated_claim {
+            _ if claims.elevated => false,
+            ElevationMode::Disabled => false,
+            ElevationMode::Recommended => true,
+            ElevationMode::Required => adds_first_key,
+        };
+        let keys = if needs_count {
+            usize::try_from(self.store.count_keys(user_id).await?).unwrap_or(usize::MAX)
+        } else {
+            // Not consulted.
+            usize::MAX
+        };
+        self.elevation_check(claims, keys, adds_first_key)
+    }
+
+    /// `require_elevation` for a caller that has read the user's keys (`keys` of them).
+    pub(crate) fn elevation_check(
+        &self,
+        claims: &AccessClaims,
+        keys: usize,
+        adds_first_key: bool,
+    ) -> Result<()> {
         if claims.elevated {
             return Ok(());
         }
         match self.runtime().config.require_elevated_claim {
             ElevationMode::Disabled => Ok(()),
-            ElevationMode::Recommended => {
-                if self.store.count_keys(user_id).await? == 0 {
-                    Ok(())
-                } else {
-                    Err(Error::ElevationRequired)
-                }
-            }
-            ElevationMode::Required => {
-                // Nhost compares the raw path and so breaks under AUTH_API_PREFIX; here the
-                // caller says what the endpoint is.
-                if adds_first_key && self.store.count_keys(user_id).await? == 0 {
-                    Ok(())
-                } else {
-                    Err(Error::ElevationRequired)
-                }
-            }
+            ElevationMode::Recommended if keys == 0 => Ok(()),
+            // Nhost compares the raw path and so breaks under AUTH_API_PREFIX; here the
+            // caller says what the endpoint is.
+            ElevationMode::Required if adds_first_key && keys == 0 => Ok(()),
+            ElevationMode::Recommended | ElevationMode::Required => Err(Error::ElevationRequired),
         }
     }
 }

@@ -169,11 +169,13 @@ pub trait KeyStore: Send + Sync {
     /// Whether any user has a key with this credential id.
     async fn credential_registered(&self, credential_id: &CredentialId)
     -> Result<bool, StoreError>;
-    /// Adds a key to an existing user; a credential id already stored (for anyone) conflicts.
+    /// Adds a key to an existing user and records `event` with it, in one statement on
+    /// PostgreSQL; a credential id already stored (for anyone) conflicts.
     async fn add_key(
         &self,
         user_id: UserId,
         key: &NewSecurityKey,
+        event: Option<&AuditEvent>,
     ) -> Result<Inserted<SecurityKeyId>, StoreError>;
     /// Sets the nickname of the user's key; `None` if the user has no key with this id.
     async fn rename_key(

@@ -220,6 +220,12 @@ async fn add_a_second_key_then_sign_in_with_either(app: TestApp) {
         user_id.as_str(),
         "same user handle as at sign-up"
     );
+    // Filled in from the row read with the stored ceremony.
+    assert_eq!(options.body["user"]["name"], "ada@example.test");
+    assert_eq!(
+        options.body["user"]["displayName"],
+        session["user"]["displayName"]
+    );
     let mut second = SoftAuthenticator::new(ORIGIN);
     let credential = second.register(&options.body).await;
     let res = app

@@ -8,8 +8,8 @@ use tracing::instrument;
 use uuid::Uuid;
 use webauthn_rs_core::error::WebauthnError;
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, CredentialID, RegisterPublicKeyCredential, RegistrationState,
-    ResidentKeyRequirement,
+    AttestationConveyancePreference, CredentialID, PublicKeyCredentialDescriptor,
+    RegisterPublicKeyCredential, RegistrationState, ResidentKeyRequirement,
 };
 
 use super::credential::{attested_key, format_name, transport_names};
@@ -21,13 +21,13 @@ use crate::auth::sessions::SessionKind;
 use crate::auth::signup::{
     SignUpOptions, email_allowed, email_valid, gravatar_url, validate_options, verification_ticket,
 };
-use crate::auth::{AccessClaims, Auth, Runtime, Session, blocking};
+use crate::auth::{AccessClaims, Auth, Runtime, Session, blocking, check_user};
 use crate::config::Attestation;
 use crate::model::{
     CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose, RequestContext, SecurityKeyId,
     UserId,
 };
-use crate::store::{Conflict, Inserted, UserKeys};
+use crate::store::{Conflict, Inserted, UserKeys, UserRef};
 
 /// `PublicKeyCredentialCreationOptions` as JSON, ready for `navigator.credentials.create`.
 pub struct CreationOptions(pub serde_json::Value);
@@ -214,21 +214,24 @@ impl Auth {
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn begin_key_registration(&self, claims: &AccessClaims) -> Result<CreationOptions> {
         let rt = self.webauthn_runtime()?;
-        let user = self.user_from_claims(claims, false).await?;
-        self.require_elevation(claims, user.id, true).await?;
-        let exclude: Vec<CredentialID> = self
-            .store
-            .keys_of(user.id)
-            .await?
-            .into_iter()
-            .map(|k| k.credential_id.as_bytes().to_vec())
-            .collect();
-        let (name, display) = account_names(&user);
-        let (json, registration) = creation_options(&rt, user.id, &name, &display, exclude)?;
+        // The ceremony is stored in the statement that reads the bearer and its keys; the
+        // account names and the exclude list, which come from them, are filled in after. The
+        // stored state lists no key to exclude: the unique credential id refuses a key stored
+        // twice (for anyone) at verify.
+        let placeholder = claims.user_id.to_string();
+        let (json, registration) =
+            creation_options(&rt, claims.user_id, &placeholder, &placeholder, vec![])?;
         let state = to_json(&AddKeyState { registration })?;
-        self.store_challenge(&rt, &json, Purpose::AddKey, Some(user.id), state)
-            .await?;
-        Ok(CreationOptions(json))
+        let challenge = self.new_challenge(&rt, &json, Purpose::AddKey, None, state)?;
+        let found = self
+            .store
+            .insert_challenge_for(&challenge, UserRef::Id(claims.user_id))
+            .await?
+            .ok_or(Error::BadCredentials)?;
+        // The bearer as `user_from_claims` checks it.
+        check_user(&rt.config, &found.user, false)?;
+        self.elevation_check(claims, found.keys.len(), true)?;
+        for_account(json, &found).map(CreationOptions)
     }
 
     /// `POST /user/webauthn/verify`: stores the new key. The challenge must have been issued
@@ -256,26 +259,45 @@ impl Auth {
         nickname: Option<String>,
     ) -> Result<RegisteredKey> {
         let rt = self.webauthn_runtime()?;
-        let user = self.user_from_claims(claims, false).await?;
-        self.require_elevation(claims, user.id, true).await?;
         let nickname = checked_nickname(nickname)?;
         super::check_credential_id(&credential.id, &credential.raw_id)?;
+        // The challenge, the bearer and its keys in one statement.
         let taken = self
-            .take_challenge_for(&rt, &credential.response.client_data_json, Purpose::AddKey)
-            .await?;
-        if taken.user_id != Some(user.id) {
+            .take_challenge_with_user(
+                &rt,
+                &credential.response.client_data_json,
+                Purpose::AddKey,
+                Some(claims.user_id),
+            )
+            .await;
+        let (taken, found) = match taken {
+            Ok(taken) => taken,
+            // A bearer that may not add keys says so before a missing challenge does.
+            Err(err) => {
+                let user = self.user_from_claims(claims, false).await?;
+                self.require_elevation(claims, user.id, true).await?;
+                return Err(err);
+            }
+        };
+        let Some(UserKeys { user, keys }) = found else {
+            return Err(Error::BadCredentials);
+        };
+        check_user(&rt.config, &user, false)?;
+        self.elevation_check(claims, keys.len(), true)?;
+        if user.id != claims.user_id || taken.user_id != Some(user.id) {
             return Err(Error::ChallengeGone);
         }
+
         let state: AddKeyState = from_json(&taken.state)?;
         // Unnamed keys get the authenticator's name, or NULL as Nhost stores them.
         let key = self
             .verified_key(&rt, &credential, state.registration, nickname, None)
             .await?;
-        match self.store.add_key(user.id, &key).await? {
+        let detail = json!({ "keyId": key.id.to_string() });
+        let event = self.event(Some(ctx), "security_key.added", Some(user.id), detail);
+        match self.store.add_key(user.id, &key, Some(&event)).await? {
             Inserted::New(id) => {
-                let detail = json!({ "keyId": id.to_string() });
-                self.audit(Some(ctx), "security_key.added", Some(user.id), detail)
-                    .await;
+                self.sometimes_sweep_audit_log().await;
                 Ok(RegisteredKey {
                     id,
                     nickname: key.nickname,
@@ -456,6 +478,34 @@ fn conveyance(attestation: Attestation) -> AttestationConveyancePreference {
 
 /// Creation options: the configured attestation, resident key preferred, and `user.id` = the
 /// user's handle (its base64url is the UUID string, see `user_handle`).
+/// Add-key options made before the bearer was read (`begin_key_registration`), with the
+/// account's names and its keys to exclude, as webauthn-rs lists them.
+fn for_account(mut json: serde_json::Value, found: &UserKeys) -> Result<serde_json::Value> {
+    let (name, display_name) = account_names(&found.user);
+    let exclude: Vec<PublicKeyCredentialDescriptor> = found
+        .keys
+        .iter()
+        .map(|k| PublicKeyCredentialDescriptor {
+            type_: "public-key".to_string(),
+            id: k.credential_id.as_bytes().to_vec(),
+            transports: None,
+        })
+        .collect();
+    let broken = || Error::Internal("creation options are not an object".into());
+    let options = json.as_object_mut().ok_or_else(broken)?;
+    let user = options
+        .get_mut("user")
+        .and_then(|u| u.as_object_mut())
+        .ok_or_else(broken)?;
+    user.insert("name".into(), name.into());
+    user.insert("displayName".into(), display_name.into());
+    if !exclude.is_empty() {
+        let exclude = serde_json::to_value(exclude).map_err(|e| Error::Internal(e.to_string()))?;
+        options.insert("excludeCredentials".into(), exclude);
+    }
+    Ok(json)
+}
+
 fn creation_options(
     rt: &Runtime,
     user_id: UserId,

@@ -1,11 +1,10 @@
 use async_trait::async_trait;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{PgStore, db, is_unique_violation};
 use crate::model::{CredentialId, NewSecurityKey, SecurityKey, SecurityKeyId, Timestamp, UserId};
 use crate::store::{
-    Conflict, Inserted, KeyDeletion, KeyStore, KeyUse, StoreError, join_transports,
+    AuditEvent, Conflict, Inserted, KeyDeletion, KeyStore, KeyUse, StoreError, join_transports,
     split_transports,
 };
 
@@ -134,11 +133,16 @@ const KEYS_OF_EMAIL: &str = concat!(
 const CREDENTIAL_REGISTERED: &str =
     "SELECT EXISTS (SELECT 1 FROM auth.user_security_keys WHERE credential_id = $1)";
 const COUNT_KEYS: &str = "SELECT count(*) FROM auth.user_security_keys WHERE user_id = $1";
-const INSERT_KEY: &str = "
+// A key and its audit event; `$2`..`$12` as `bind_new_key` binds them.
+const ADD_KEY: &str = concat!(
+    "WITH ",
+    super::audit_cte!("$13", "$14", "$15", "$16", "$17", "$18"),
+    "
     INSERT INTO auth.user_security_keys (id, user_id, credential_id, credential_public_key,
         counter, transports, nickname, aaguid, backup_eligible, backup_state, user_verified,
         attestation_format, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    VALUES ($2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+);
 const RECORD_USE: &str = "
     UPDATE auth.user_security_keys
        SET counter = $3, backup_eligible = $4, backup_state = $5, last_used_at = $6
@@ -158,7 +162,7 @@ const HAS_OTHER_SIGN_IN: &str = "
         OR EXISTS (SELECT 1 FROM auth.user_providers WHERE user_id = $1)";
 const DELETE_KEY: &str = "DELETE FROM auth.user_security_keys WHERE user_id = $1 AND id = $2";
 
-/// Binds the twelve values `INSERT_KEY` takes after the user (`$3`..`$13` there): the key's id,
+/// Binds the eleven values of a new key besides its user and time (`$2`..`$12` of `ADD_KEY`): its id,
 /// credential id, public key, counter, transports, nickname, AAGUID, backup flags, user
 /// verification and attestation format, all NULL without a key.
 pub(super) fn bind_new_key<'q>(
@@ -177,30 +181,6 @@ pub(super) fn bind_new_key<'q>(
         .bind(key.map(|k| k.backup_state))
         .bind(key.map(|k| k.user_verified))
         .bind(key.map(|k| k.attestation_format.as_str()))
-}
-
-pub(super) async fn insert_key(
-    conn: &mut PgConnection,
-    user_id: UserId,
-    key: &NewSecurityKey,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(INSERT_KEY)
-        .bind(key.id.as_uuid())
-        .bind(user_id.as_uuid())
-        .bind(key.credential_id.to_base64url())
-        .bind(&key.public_key)
-        .bind(i64::from(key.counter))
-        .bind(join_transports(&key.transports))
-        .bind(&key.nickname)
-        .bind(key.aaguid)
-        .bind(key.backup_eligible)
-        .bind(key.backup_state)
-        .bind(key.user_verified)
-        .bind(&key.attestation_format)
-        .bind(key.now)
-        .execute(conn)
-        .await
-        .map(|_| ())
 }
 
 #[async_trait]
@@ -247,10 +227,16 @@ impl KeyStore for PgStore {
         &self,
         user_id: UserId,
         key: &NewSecurityKey,
+        event: Option<&AuditEvent>,
     ) -> Result<Inserted<SecurityKeyId>, StoreError> {
-        // One INSERT is atomic on its own: no transaction, one round trip instead of three.
-        match insert_key(&mut *self.conn().await?, user_id, key).await {
-            Ok(()) => Ok(Inserted::New(key.id)),
+        // One statement is atomic on its own: no transaction, one round trip.
+        let query = sqlx::query(ADD_KEY).bind(user_id.as_uuid());
+        let query = bind_new_key(query, Some(key)).bind(key.now);
+        let added = super::bind_event(query, event)
+            .execute(&mut *self.conn().await?)
+            .await;
+        match added {
+            Ok(_) => Ok(Inserted::New(key.id)),
             Err(err) if is_unique_violation(&err) => Ok(Inserted::Conflict(Conflict::CredentialId)),
             Err(err) => Err(db(err)),
         }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{BEGIN_WRITE, SqliteStore, db, from_millis, is_unique_violation, millis};
 use crate::model::{CredentialId, NewSecurityKey, SecurityKey, SecurityKeyId, UserId};
 use crate::store::{
-    Conflict, Inserted, KeyDeletion, KeyStore, KeyUse, StoreError, join_transports,
+    AuditEvent, Conflict, Inserted, KeyDeletion, KeyStore, KeyUse, StoreError, join_transports,
     split_transports,
 };
 
@@ -169,6 +169,7 @@ impl KeyStore for SqliteStore {
         &self,
         user_id: UserId,
         key: &NewSecurityKey,
+        event: Option<&AuditEvent>,
     ) -> Result<Inserted<SecurityKeyId>, StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
@@ -178,6 +179,9 @@ impl KeyStore for SqliteStore {
             }
             other => other.map_err(db)?,
         }
+        super::server::insert_event_if(&mut tx, event)
+            .await
+            .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(Inserted::New(key.id))
     }
