@@ -24,7 +24,9 @@ use latchkey::model::{
     CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose, RefreshTokenId, RequestContext,
     Secret, SecurityKey, SecurityKeyId, User, UserId,
 };
-use latchkey::store::{AuditEvent, Inserted, KeyUse, NewRefreshToken, Rotation, Store};
+use latchkey::store::{
+    AuditEvent, Inserted, KeyUse, NewRefreshToken, Rotation, Store, UserKeys, UserRef,
+};
 use serde_json::json;
 
 use crate::client::{Api, BenchUser, Op};
@@ -404,35 +406,43 @@ fn audit(event: &'static str, user_id: UserId, detail: serde_json::Value) -> Aud
     }
 }
 
-/// Stores a ceremony as the options call does, and takes it back as the verify call does.
-async fn ceremony(
-    store: &dyn Store,
-    purpose: Purpose,
-    user_id: Option<UserId>,
-    state: &str,
-) -> anyhow::Result<()> {
+/// The row that stores a ceremony, under a fresh challenge.
+fn new_challenge(purpose: Purpose, user_id: Option<UserId>, state: &str) -> NewChallenge {
     let now = chrono::Utc::now();
-    let challenge = uuid::Uuid::new_v4().simple().to_string();
-    store
-        .insert_challenge(&NewChallenge {
-            challenge: challenge.clone(),
-            purpose,
-            user_id,
-            rp_id: "localhost".into(),
-            state: state.to_owned(),
-            expires_at: now + chrono::Duration::seconds(60),
-            now,
-        })
-        .await?;
-    store
-        .take_challenge(&challenge, purpose, now)
-        .await?
-        .context("challenge gone")?;
-    Ok(())
+    NewChallenge {
+        challenge: uuid::Uuid::new_v4().simple().to_string(),
+        purpose,
+        user_id,
+        rp_id: "localhost".into(),
+        state: state.to_owned(),
+        expires_at: now + chrono::Duration::seconds(60),
+        now,
+    }
 }
 
-/// The store calls of a passkey sign-in (options, then verify: key use with the session, and
-/// the audit row); for an elevation the bearer's user is read instead of looked up by e-mail.
+/// The store calls of a ceremony for an existing user, as the server makes them: options
+/// store the challenge in the statement that reads the user and its keys; verify takes it
+/// back with the user and keys in one statement. Returns the user and keys verify read.
+async fn user_ceremony(
+    store: &dyn Store,
+    purpose: Purpose,
+    user: UserRef<'_>,
+    state: &str,
+) -> anyhow::Result<UserKeys> {
+    let challenge = new_challenge(purpose, None, state);
+    store
+        .insert_challenge_for(&challenge, user)
+        .await?
+        .context("user gone")?;
+    let (_, found) = store
+        .take_challenge_with_user(&challenge.challenge, purpose, challenge.now, None)
+        .await?
+        .context("challenge gone")?;
+    found.context("user gone")
+}
+
+/// The store calls of a passkey sign-in (options, then verify: the key use, the session and
+/// the audit row in one statement); for an elevation the bearer is named by id.
 async fn sign_in(
     store: &dyn Store,
     sample: &Sample,
@@ -440,27 +450,21 @@ async fn sign_in(
     elevate: bool,
 ) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
-    // Options: the user (the bearer, or by e-mail) and its keys, read together.
-    if elevate {
-        let (found, _) = tokio::try_join!(store.get_user(user.id), store.keys_of(user.id))?;
-        found.context("user gone")?;
+    let (purpose, state, who) = if elevate {
+        (
+            Purpose::Elevate,
+            &sample.elevate_state,
+            UserRef::Id(user.id),
+        )
     } else {
-        let (found, _) = tokio::try_join!(
-            store.find_user_by_email(&user.email),
-            store.keys_of_email(&user.email)
-        )?;
-        found.context("user gone")?;
-    }
-    let (purpose, state) = if elevate {
-        (Purpose::Elevate, &sample.elevate_state)
-    } else {
-        (Purpose::Signin, &sample.signin_state)
+        (
+            Purpose::Signin,
+            &sample.signin_state,
+            UserRef::Email(&user.email),
+        )
     };
-    ceremony(store, purpose, Some(user.id), state).await?;
-    // Verify: the user and its keys together.
-    let (found, keys) = tokio::try_join!(store.get_user(user.id), store.keys_of(user.id))?;
-    found.context("user gone")?;
-    let key = keys.first().context("user has no key")?;
+    let found = user_ceremony(store, purpose, who, state).await?;
+    let key = found.keys.first().context("user has no key")?;
     let key_use = KeyUse {
         // The same UPDATE; the counter stays so the HTTP clients' next assertions still pass.
         counter: key.counter,
@@ -473,7 +477,6 @@ async fn sign_in(
     } else {
         audit("signin.succeeded", user.id, json!({ "method": "webauthn" }))
     };
-    // The audit row rides in the session's statement.
     store
         .start_session_after_assertion(
             &new_session(user.id),
@@ -504,16 +507,20 @@ fn new_key(sample: &Sample) -> NewSecurityKey {
     }
 }
 
-/// The store calls of a passkey sign-up: the e-mail check and the ceremony, then the user,
-/// its key, its session and the audit row in one statement.
+/// The store calls of a passkey sign-up: the ceremony stored unless the e-mail is taken,
+/// taken back, then the user, its key, its session and the audit row in one statement.
 async fn sign_up(store: &dyn Store, sample: &Sample) -> anyhow::Result<UserId> {
     let id = UserId::new_random();
     let email = format!("floor-{}@example.com", id.as_uuid().simple());
+    let challenge = new_challenge(Purpose::Signup, None, &sample.signup_state);
     anyhow::ensure!(
-        store.find_user_by_email(&email).await?.is_none(),
+        store.insert_signup_challenge(&challenge, &email).await?,
         "e-mail taken"
     );
-    ceremony(store, Purpose::Signup, None, &sample.signup_state).await?;
+    store
+        .take_challenge(&challenge.challenge, Purpose::Signup, challenge.now)
+        .await?
+        .context("challenge gone")?;
     let u = &sample.user;
     let user = NewUser {
         id,
@@ -542,19 +549,20 @@ async fn sign_up(store: &dyn Store, sample: &Sample) -> anyhow::Result<UserId> {
     Ok(id)
 }
 
-/// The store calls of adding a key: the bearer and its keys (the exclude list) and the
-/// ceremony, then the bearer again, the key and the audit row.
+/// The store calls of adding a key: the ceremony with the bearer and its keys, then the key
+/// and its audit row in one statement.
 async fn add_key(store: &dyn Store, sample: &Sample, user_id: UserId) -> anyhow::Result<()> {
-    store.get_user(user_id).await?.context("user gone")?;
-    store.keys_of(user_id).await?;
-    store.get_user(user_id).await?.context("user gone")?;
-    ceremony(store, Purpose::AddKey, Some(user_id), &sample.add_key_state).await?;
+    user_ceremony(
+        store,
+        Purpose::AddKey,
+        UserRef::Id(user_id),
+        &sample.add_key_state,
+    )
+    .await?;
     let key = new_key(sample);
-    let inserted = store.add_key(user_id, &key).await?;
-    anyhow::ensure!(matches!(inserted, Inserted::New(_)), "key conflict");
     let detail = json!({ "keyId": key.id.to_string() });
-    store
-        .record_event(&audit("security_key.added", user_id, detail))
-        .await?;
+    let event = audit("security_key.added", user_id, detail);
+    let inserted = store.add_key(user_id, &key, Some(&event)).await?;
+    anyhow::ensure!(matches!(inserted, Inserted::New(_)), "key conflict");
     Ok(())
 }

@@ -162,9 +162,6 @@ pub trait UserStore: Send + Sync {
 pub trait KeyStore: Send + Sync {
     /// All keys of the user, oldest first.
     async fn keys_of(&self, user_id: UserId) -> Result<Vec<SecurityKey>, StoreError>;
-    /// The keys of the user with this e-mail (compared as `find_user_by_email` does), so both
-    /// can be asked at once; empty when there is no such user.
-    async fn keys_of_email(&self, email: &str) -> Result<Vec<SecurityKey>, StoreError>;
     async fn count_keys(&self, user_id: UserId) -> Result<u64, StoreError>;
     /// Whether any user has a key with this credential id.
     async fn credential_registered(&self, credential_id: &CredentialId)

@@ -71,11 +71,6 @@ pub(super) const KEYS_OF: &str = concat!(
     select_keys!(),
     " WHERE user_id = $1 ORDER BY created_at NULLS FIRST, id"
 );
-const KEYS_OF_EMAIL: &str = concat!(
-    select_keys!(),
-    " WHERE user_id = (SELECT id FROM users WHERE email = $1)
-      ORDER BY created_at NULLS FIRST, id"
-);
 const CREDENTIAL_REGISTERED: &str =
     "SELECT EXISTS (SELECT 1 FROM user_security_keys WHERE credential_id = $1)";
 const COUNT_KEYS: &str = "SELECT count(*) FROM user_security_keys WHERE user_id = $1";
@@ -130,15 +125,6 @@ impl KeyStore for SqliteStore {
     async fn keys_of(&self, user_id: UserId) -> Result<Vec<SecurityKey>, StoreError> {
         let rows = sqlx::query_as::<_, KeyRow>(KEYS_OF)
             .bind(user_id.as_uuid())
-            .fetch_all(&mut *self.conn().await?)
-            .await
-            .map_err(db)?;
-        rows.into_iter().map(SecurityKey::try_from).collect()
-    }
-
-    async fn keys_of_email(&self, email: &str) -> Result<Vec<SecurityKey>, StoreError> {
-        let rows = sqlx::query_as::<_, KeyRow>(KEYS_OF_EMAIL)
-            .bind(email)
             .fetch_all(&mut *self.conn().await?)
             .await
             .map_err(db)?;
