@@ -2,6 +2,8 @@
 // Only `serde_json::Value` is indexed here, which answers `Null` for a missing key.
 #![allow(clippy::indexing_slicing)]
 
+use std::time::Duration;
+
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -80,11 +82,42 @@ impl Api {
             .pool_max_idle_per_host(256)
             .build()
             .context("building the HTTP client")?;
-        Ok(Self {
+        Ok(Self::with_client(http, base, origin))
+    }
+
+    /// Like [`Api::new`], but every request gives up after `timeout`: a server that hangs
+    /// shows as errors instead of stalling the run (used by `compare`).
+    pub fn with_timeout(base: &str, origin: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self::with_client(http, base, origin))
+    }
+
+    fn with_client(http: reqwest::Client, base: &str, origin: &str) -> Self {
+        Self {
             http,
             base: base.trim_end_matches('/').to_owned(),
             origin: origin.to_owned(),
-        })
+        }
+    }
+
+    /// True when `GET /healthz` answers 2xx within `timeout`.
+    pub async fn healthy(&self, timeout: Duration) -> bool {
+        let url = format!("{}/healthz", self.base);
+        let res = self.http.get(url).timeout(timeout).send().await;
+        res.is_ok_and(|r| r.status().is_success())
+    }
+
+    /// `POST /signin/anonymous` with an empty profile; checks that a session came back.
+    pub async fn sign_in_anonymous(&self) -> anyhow::Result<()> {
+        let res = self
+            .send("/signin/anonymous", None, Some(&json!({})))
+            .await?;
+        text(&res["session"]["accessToken"]).map(drop)
     }
 
     async fn send(

@@ -36,14 +36,14 @@ pub struct Window {
 }
 
 /// Latencies in microseconds plus errors, merged over tasks.
-struct Tally {
-    hist: Histogram<u64>,
-    errors: u64,
-    first_error: Option<String>,
+pub struct Tally {
+    pub hist: Histogram<u64>,
+    pub errors: u64,
+    pub first_error: Option<String>,
 }
 
 impl Tally {
-    fn new() -> anyhow::Result<Self> {
+    pub fn new() -> anyhow::Result<Self> {
         Ok(Self {
             hist: Histogram::new_with_bounds(1, 600_000_000, 3)?,
             errors: 0,
@@ -51,7 +51,7 @@ impl Tally {
         })
     }
 
-    fn record(&mut self, latency: Duration, outcome: anyhow::Result<()>) {
+    pub fn record(&mut self, latency: Duration, outcome: anyhow::Result<()>) {
         match outcome {
             Ok(()) => {
                 let us = u64::try_from(latency.as_micros())
@@ -68,7 +68,7 @@ impl Tally {
         }
     }
 
-    fn merge(&mut self, other: Tally) -> anyhow::Result<()> {
+    pub fn merge(&mut self, other: Tally) -> anyhow::Result<()> {
         self.hist.add(&other.hist)?;
         self.errors += other.errors;
         if self.first_error.is_none() {

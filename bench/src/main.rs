@@ -1,12 +1,17 @@
 //! `latchkey-bench`: drives a running Latchkey over HTTP with many concurrent software
 //! passkeys, measures the machine's crypto and database floor in the same run, and writes
 //! `<date>-<store>.{md,json,png}`. `scripts/bench` starts the database and the server.
+//!
+//! `latchkey-bench compare` instead drives two Nhost-compatible servers through their public
+//! API only, in interleaved windows, and writes `<date>-compare.{md,json,png}`
+//! (`scripts/bench-compare` starts both).
 
 // The e2e tests' software authenticator (1Password's passkey crates behind a JSON "browser"),
 // shared rather than copied: the benchmark's users are the tests' users.
 #[path = "../../tests/e2e/support/authenticator.rs"]
 mod authenticator;
 mod client;
+mod compare;
 mod floor;
 mod load;
 mod procstat;
@@ -29,9 +34,13 @@ use report::Report;
 #[derive(Parser)]
 #[command(
     name = "latchkey-bench",
-    about = "Passkey ceremonies per second against the machine's floor"
+    about = "Passkey ceremonies per second against the machine's floor",
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Base URL of the running server.
     #[arg(long, default_value = "http://127.0.0.1:4000")]
     url: String,
@@ -74,9 +83,18 @@ struct Cli {
     smoke: bool,
 }
 
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Two Nhost-compatible servers side by side, through their public API only.
+    Compare(Box<compare::Args>),
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut cli = Cli::parse();
+    if let Some(Command::Compare(args)) = cli.command.take() {
+        return compare::main(*args).await;
+    }
     if let Some(json) = &cli.render {
         let text =
             std::fs::read_to_string(json).with_context(|| format!("reading {}", json.display()))?;

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 
 /// Clock ticks per second of `/proc/<pid>/stat` times (USER_HZ, 100 on every Linux port
 /// that matters; `getconf CLK_TCK` is asked when available).
-fn ticks_per_second() -> f64 {
+pub fn ticks_per_second() -> f64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -31,10 +31,12 @@ pub struct Memory {
 
 impl Proc {
     pub fn new(pid: Option<u32>) -> Self {
-        Self {
-            pid,
-            hz: ticks_per_second(),
-        }
+        Self::with_ticks(pid, ticks_per_second())
+    }
+
+    /// Like [`Proc::new`] with the clock rate already known (no `getconf` per process).
+    pub fn with_ticks(pid: Option<u32>, hz: f64) -> Self {
+        Self { pid, hz }
     }
 
     fn path(&self, file: &str) -> String {
@@ -102,4 +104,16 @@ pub fn machine_load() -> f64 {
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
         .unwrap_or(f64::NAN)
+}
+
+/// True while process `pid` exists and is not a zombie (a crashed server its parent has not
+/// reaped yet still has a `/proc` entry).
+pub fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.split_whitespace().next().map(str::to_owned)
+        })
+        .is_some_and(|state| state != "Z" && state != "X")
 }

@@ -409,7 +409,7 @@ pub fn plot(r: &Report, path: &Path) -> anyhow::Result<()> {
 }
 
 /// Registers a system TrueType font for the plot's text; without one the plot has no text.
-fn font_available() -> bool {
+pub fn font_available() -> bool {
     use std::sync::OnceLock;
     static FONT: OnceLock<bool> = OnceLock::new();
     *FONT.get_or_init(|| {

@@ -2,7 +2,9 @@
 #
 #   pg_start   finds (or, as root on Debian, installs) PostgreSQL, starts a cluster in a
 #              temp dir on a free port and exports DATABASE_URL, LATCHKEY_TEST_POSTGRES and
-#              LATCHKEY_TEST_PG_BIN; sets PG_BIN, PSQL, PG_TMP, PG_PORT.
+#              LATCHKEY_TEST_PG_BIN; sets PG_BIN, PSQL, PG_TMP, PG_PORT. Extra server
+#              options for `postgres` go in PG_EXTRA_OPTS (e.g. "-c shared_preload_libraries=x");
+#              a later -c wins, so they may also override the defaults below.
 #   pg_stop    stops it (immediate mode) and removes the temp dir; safe to call twice.
 #   free_port  prints a TCP port that is free right now.
 #
@@ -132,7 +134,7 @@ pg_start() {
         PG_PORT=$(free_port) || die "could not find a free TCP port"
         PG_STARTED=1
         if as_pg "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/postgres.log" -s -w \
-            -o "-p $PG_PORT -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+            -o "-p $PG_PORT -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200${PG_EXTRA_OPTS:+ $PG_EXTRA_OPTS}" \
             start; then
             break
         fi
