@@ -108,10 +108,11 @@ async fn an_exhausted_pool_answers_503_then_recovers(pool: sqlx::PgPool) {
         .connect_with(options)
         .await
         .unwrap();
-    let app = TestApp::start(Arc::new(PgStore::new(tiny.clone())), &[]).await;
+    let store = Arc::new(PgStore::new(tiny).await.unwrap());
+    let app = TestApp::start(store.clone(), &[]).await;
     // Settle whatever the app does at start before taking the only connection.
     app.sign_in_anonymous().await;
-    let held = tiny.acquire().await.unwrap();
+    let held = store.checkout().await.unwrap();
     let res = app.post("/signin/anonymous", &json!({})).await;
     assert_eq!(
         (res.status, res.error_code()),

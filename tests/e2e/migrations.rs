@@ -40,7 +40,7 @@ async fn postgres_migrations_apply_over_an_existing_nhost_schema(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(be, None, "upstream keys have unknown backup flags");
-    let store = latchkey::store::postgres::PgStore::new(pool);
+    let store = latchkey::store::postgres::PgStore::new(pool).await.unwrap();
     use latchkey::store::UserStore as _;
     let user = store
         .find_user_by_email("OLD@example.test")

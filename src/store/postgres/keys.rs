@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use sqlx::Connection as _;
 use uuid::Uuid;
 
 use super::{PgStore, db, is_unique_violation};
@@ -238,7 +239,7 @@ impl KeyStore for PgStore {
             .bind(user_id.as_uuid())
             .bind(key_id.as_uuid())
             .bind(nickname)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db)?;
         row.map(SecurityKey::try_from).transpose()
@@ -250,7 +251,8 @@ impl KeyStore for PgStore {
         key_id: SecurityKeyId,
         force: bool,
     ) -> Result<KeyDeletion, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await.map_err(db)?;
         // Locks the user row: concurrent deletes of two keys of one user run one after the
         // other, so both cannot pass the last-key check (READ COMMITTED alone would let them).
         sqlx::query(LOCK_USER)

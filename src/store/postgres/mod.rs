@@ -4,6 +4,7 @@ mod audit;
 mod challenges;
 mod keys;
 mod passwords;
+mod pool;
 mod server;
 mod sessions;
 mod tickets;
@@ -13,7 +14,9 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::PgConnectOptions;
+
+pub use pool::{Pool, PooledConnection};
 
 use super::{AuditEvent, StoreError};
 
@@ -61,17 +64,21 @@ fn bind_event<'q>(query: PgQuery<'q>, event: Option<&'q AuditEvent>) -> PgQuery<
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
-/// A pooled connection idle for longer than this is pinged before use.
-const IDLE_CHECK_AFTER: Duration = Duration::from_secs(10);
-
 #[derive(Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pool: Pool,
 }
 
 impl PgStore {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// A store on the database of a sqlx pool (as `sqlx::test` gives), with that pool's size
+    /// and acquire timeout; the store opens its own connections (`Pool`).
+    pub async fn new(pool: PgPool) -> Result<Self, StoreError> {
+        let options = pool.options();
+        let (max, timeout) = (options.get_max_connections(), options.get_acquire_timeout());
+        let connect = pool.connect_options().as_ref().clone();
+        Ok(Self {
+            pool: Pool::connect(connect, max, timeout).await?,
+        })
     }
 
     /// Connects without running migrations. At most `max_connections` are opened; a caller
@@ -81,39 +88,29 @@ impl PgStore {
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            // sqlx pings every connection it hands out by default: a round trip before every
-            // statement. Only a connection that sat idle a while is checked; one that broke
-            // since fails its statement with `Unavailable` (503) and is dropped.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > IDLE_CHECK_AFTER {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
-            // A sign-in should fail fast with 503 rather than queue for sqlx's default 30 s.
-            .acquire_timeout(acquire_timeout)
-            .connect(url)
-            .await
-            .map_err(StoreError::db)?;
-        Ok(Self::new(pool))
+        let options: PgConnectOptions = url.parse().map_err(StoreError::db)?;
+        Ok(Self {
+            pool: Pool::connect(options, max_connections, acquire_timeout).await?,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await.map_err(StoreError::db)
+        let mut conn = self.pool.acquire().await?;
+        MIGRATOR.run(&mut *conn).await.map_err(StoreError::db)
+    }
+
+    /// A connection of the store's pool, held until dropped (for tests and tools).
+    pub async fn checkout(&self) -> Result<PooledConnection, StoreError> {
+        self.pool.acquire().await
     }
 }
 
 impl PgStore {
     /// A pooled connection, timing the wait for it: a growing wait means the pool is too
     /// small for the load (`latchkey_db_pool_acquire_seconds`).
-    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, StoreError> {
+    async fn conn(&self) -> Result<PooledConnection, StoreError> {
         let started = std::time::Instant::now();
-        let conn = self.pool.acquire().await.map_err(db)?;
+        let conn = self.pool.acquire().await?;
         metrics::histogram!("latchkey_db_pool_acquire_seconds")
             .record(started.elapsed().as_secs_f64());
         Ok(conn)

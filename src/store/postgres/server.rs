@@ -65,11 +65,7 @@ impl ServerStore for PgStore {
     }
 
     fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-            max: self.pool.options().get_max_connections(),
-        }
+        self.pool.stats()
     }
 
     async fn count_hit(

@@ -80,7 +80,7 @@ impl TestApp {
     }
 
     pub async fn postgres(pool: sqlx::PgPool) -> Self {
-        Self::start(Arc::new(PgStore::new(pool)), &[]).await
+        Self::start(Arc::new(PgStore::new(pool).await.unwrap()), &[]).await
     }
 
     /// Starts the app with `extra` variables on top of the test defaults.
