@@ -63,3 +63,30 @@ async fn sqlite_migrations_run_twice(pool: sqlx::SqlitePool) {
         .unwrap();
     assert_eq!(roles, ["anonymous", "me", "user"]);
 }
+
+/// Every periodic delete finds its rows through its expiry index: with sequential scans
+/// priced out, PostgreSQL plans each with that index and no scan (issue #20: sweeps never
+/// scan; a full scan of another index would still pass "no Seq Scan").
+#[sqlx::test(migrator = "latchkey::store::postgres::MIGRATOR")]
+async fn postgres_sweeps_plan_through_indexes(pool: PgPool) {
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql("SET enable_seqscan = off")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    for (i, (index, sql)) in latchkey::store::postgres::SWEEPS.iter().enumerate() {
+        let prepare = format!("PREPARE sweep{i} (timestamptz, bigint) AS {sql}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let explain = format!("EXPLAIN EXECUTE sweep{i}(now(), 1000)");
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(!plan.contains("Seq Scan"), "{sql}\nscans:\n{plan}");
+        assert!(plan.contains(index), "{sql}\ndoes not use {index}:\n{plan}");
+    }
+}

@@ -17,10 +17,11 @@ const EVENTS_OF: &str = "
             (SELECT b.created_at, b.id FROM auth.audit_log b WHERE b.id = $3 AND b.user_id = $1))
   ORDER BY created_at DESC, id DESC
      LIMIT $4";
-const SWEEP: &str = "
-    DELETE FROM auth.audit_log
-     WHERE id IN (SELECT id FROM auth.audit_log WHERE created_at < $1
-                   LIMIT $2 FOR UPDATE SKIP LOCKED)";
+// Deletes by ctid: the batch's rows, locked and skipped by concurrent sweeps, are removed
+// without joining back through the primary key.
+pub(super) const SWEEP: &str = "
+    DELETE FROM auth.audit_log WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM auth.audit_log WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))";
 
 #[derive(sqlx::FromRow)]
 struct EntryRow {

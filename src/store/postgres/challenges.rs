@@ -9,12 +9,23 @@ use super::{PgQuery, PgStore, db};
 use crate::model::{Challenge, NewChallenge, Purpose, Timestamp, User, UserId};
 use crate::store::{ChallengeStore, StoreError, UserKeys, UserRef};
 
+// A small batch of expired ceremonies through the expiry index, skipping rows a concurrent
+// insert is already deleting, so inserts never wait on each other. `$at`: the time.
+macro_rules! sweep_delete {
+    ($at:literal) => {
+        concat!(
+            "DELETE FROM auth.webauthn_challenges WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM auth.webauthn_challenges WHERE expires_at <= ",
+            $at,
+            " LIMIT 16 FOR UPDATE SKIP LOCKED))"
+        )
+    };
+}
+/// The sweep on its own, for the plan test (`$1` the time).
+pub(super) const SWEEP: &str = sweep_delete!("$1");
 macro_rules! sweep_cte {
     () => {
-        "swept AS (
-        DELETE FROM auth.webauthn_challenges WHERE challenge IN (
-            SELECT challenge FROM auth.webauthn_challenges WHERE expires_at <= $6
-             LIMIT 16 FOR UPDATE SKIP LOCKED))"
+        concat!("swept AS (", sweep_delete!("$6"), ")")
     };
 }
 // Sweeps expired ceremonies and stores the new one in one round trip: a data-modifying CTE

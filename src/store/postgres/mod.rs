@@ -62,6 +62,20 @@ fn bind_event<'q>(query: PgQuery<'q>, event: Option<&'q AuditEvent>) -> PgQuery<
         .bind(context.and_then(|c| c.user_agent.as_deref()))
 }
 
+/// Every periodic delete, each taking `$1` (the time before which rows are old) and `$2` (the
+/// batch size), with the index it must find its rows through: a test checks that PostgreSQL
+/// plans each with that index.
+pub const SWEEPS: &[(&str, &str)] = &[
+    ("refresh_tokens_expires_at_idx", sessions::SWEEP_TOKENS),
+    (
+        "refresh_token_rotations_expires_at_idx",
+        sessions::SWEEP_ROTATIONS,
+    ),
+    ("rate_limit_hits_expires_at_idx", server::SWEEP_HITS),
+    ("audit_log_created_at_idx", audit::SWEEP),
+    ("webauthn_challenges_expires_at_idx", challenges::SWEEP),
+];
+
 pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 #[derive(Clone)]

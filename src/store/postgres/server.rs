@@ -14,10 +14,10 @@ const COUNT_HIT: &str = "
     VALUES ($1, $2, $3, 1, $4)
     ON CONFLICT (bucket, client, window_start) DO UPDATE SET hits = rate_limit_hits.hits + 1
  RETURNING hits";
-const SWEEP_HITS: &str = "
-    DELETE FROM auth.rate_limit_hits WHERE (bucket, client, window_start) IN (
-        SELECT bucket, client, window_start FROM auth.rate_limit_hits WHERE expires_at <= $1
-         LIMIT $2 FOR UPDATE SKIP LOCKED)";
+pub(super) const SWEEP_HITS: &str = "
+    DELETE FROM auth.rate_limit_hits WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM auth.rate_limit_hits WHERE expires_at <= $1
+         LIMIT $2 FOR UPDATE SKIP LOCKED))";
 const COUNT_EVENTS: &str = "SELECT count(*) FROM auth.audit_log WHERE event = $1 AND user_id = $2";
 
 #[async_trait]

@@ -71,15 +71,16 @@ const REVOKE_FAMILY_OF_OLD_HASH: &str = "
 const DELETE_BY_HASH: &str = "DELETE FROM auth.refresh_tokens WHERE refresh_token_hash = $1";
 const DELETE_OF_USER: &str =
     "DELETE FROM auth.refresh_tokens WHERE user_id = $1 AND type = 'regular'";
-// Sweeps take one bounded batch through the expiry indexes, skipping rows another sweep holds.
-const SWEEP_TOKENS: &str = "
-    DELETE FROM auth.refresh_tokens WHERE id IN (
-        SELECT id FROM auth.refresh_tokens WHERE type = 'regular' AND expires_at <= $1
-         LIMIT $2 FOR UPDATE SKIP LOCKED)";
-const SWEEP_ROTATIONS: &str = "
-    DELETE FROM auth.refresh_token_rotations WHERE refresh_token_hash IN (
-        SELECT refresh_token_hash FROM auth.refresh_token_rotations WHERE expires_at <= $1
-         LIMIT $2 FOR UPDATE SKIP LOCKED)";
+// Sweeps take one bounded batch through the expiry indexes, skipping rows another sweep holds,
+// and delete them by ctid (no join back through the primary key).
+pub(super) const SWEEP_TOKENS: &str = "
+    DELETE FROM auth.refresh_tokens WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM auth.refresh_tokens WHERE type = 'regular' AND expires_at <= $1
+         LIMIT $2 FOR UPDATE SKIP LOCKED))";
+pub(super) const SWEEP_ROTATIONS: &str = "
+    DELETE FROM auth.refresh_token_rotations WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM auth.refresh_token_rotations WHERE expires_at <= $1
+         LIMIT $2 FOR UPDATE SKIP LOCKED))";
 const COUNT_OF_USER: &str = "
     SELECT count(*) FROM auth.refresh_tokens WHERE user_id = $1 AND type = 'regular' AND expires_at > $2";
 
