@@ -32,8 +32,25 @@ enum Command {
     CheckConfig,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // The blocking pool runs bcrypt and the passkey signature checks: CPU work that threads
+    // beyond a few per core only queue. Tokio allows 512, and every extra thread keeps a
+    // malloc arena of its own: resident memory that grew with the number of clients.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads((4 * cores).max(8))
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(err) => {
+            eprintln!("latchkey: cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let vars: Vec<(String, String)> = std::env::vars().collect();
     let config = Config::from_vars(vars.clone());
