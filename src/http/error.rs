@@ -214,6 +214,7 @@ impl From<auth::Error> for ApiError {
             // Nhost (HA) answers bearer and elevation failures with 400 before the handler.
             E::Unauthenticated | E::ElevationRequired => ErrorCode::InvalidRequest,
             E::InvalidRequest(_) | E::ChallengeGone | E::Ceremony(_) => ErrorCode::InvalidRequest,
+            E::BadVariables(_) => ErrorCode::InvalidRequest,
             E::RateLimited { .. } => ErrorCode::TooManyRequests,
             E::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
             // Latchkey's key management; unknown and foreign ids answer alike.

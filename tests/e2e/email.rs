@@ -319,7 +319,7 @@ async fn send_verification_email_answers_alike_and_mails_only_unverified_users(a
         )
         .await;
     assert_eq!((res.status, res.error_code()), (401, "disabled-user"));
-    app.change_env(&[]).await;
+    app.change_env(&[("AUTH_DISABLE_NEW_USERS", "false")]).await;
     let pending = address("pending");
     sign_up(&app, &pending, Value::Null).await;
     wait_for_mail(&pending).await;

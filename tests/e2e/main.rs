@@ -10,6 +10,7 @@
 mod support;
 
 mod audit;
+mod change_env;
 mod cli;
 mod email;
 mod faults;
