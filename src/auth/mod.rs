@@ -246,10 +246,15 @@ fn build_runtime(
     })
 }
 
-/// The user checks Nhost applies before issuing or honouring a session.
+/// The user checks Nhost applies before issuing or honouring a session: every sign-in,
+/// refresh and bearer request. The e-mail lists come first, as upstream: an address blocked
+/// (or no longer allowed) since sign-up gets `BadCredentials` even if disabled as well.
 // Nhost: checks "unverified" before "anonymous", so anonymous sessions cannot refresh while
 // e-mail verification is required; anonymous users have no e-mail to verify, so not here.
 pub(crate) fn check_user(config: &Config, user: &User, allow_anonymous: bool) -> Result<()> {
+    if !signup::user_email_allowed(config, user) {
+        return Err(Error::BadCredentials);
+    }
     if user.disabled {
         return Err(Error::UserDisabled);
     }

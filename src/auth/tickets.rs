@@ -6,7 +6,7 @@ use url::Url;
 
 use super::error::{Error, Result};
 use super::sessions::SessionKind;
-use super::signup::{checked_redirect, email_valid, redirect_allowed};
+use super::signup::{checked_redirect, email_valid, redirect_allowed, user_email_allowed};
 use super::tokens::hash_refresh_token;
 use super::{Auth, Runtime, Session};
 use crate::mail::{Email, Template};
@@ -179,7 +179,8 @@ impl Auth {
     }
 
     /// `POST /user/email/send-verification-email`: a new `verifyEmail` ticket (replacing any
-    /// other ticket of the user) and mail, for an existing, enabled, unverified user only.
+    /// other ticket of the user) and mail, for an existing, enabled, unverified user whose
+    /// address the e-mail lists allow.
     /// Every other address gets the same `Ok` and no mail.
     #[instrument(skip_all)]
     pub async fn send_verification_email(
@@ -195,7 +196,14 @@ impl Auth {
         // Nhost: answers 401 for unknown and disabled addresses and 400 for verified ones,
         // which tells anyone who has an account; here all of them get the same answer.
         let user = match self.store.find_user_by_email(email).await? {
-            Some(u) if !u.email_verified && !u.disabled && !u.is_anonymous => u,
+            Some(u)
+                if !u.email_verified
+                    && !u.disabled
+                    && !u.is_anonymous
+                    && user_email_allowed(&rt.config, &u) =>
+            {
+                u
+            }
             _ => {
                 debug!("no verification mail: no such unverified, enabled user");
                 return Ok(());
@@ -294,6 +302,12 @@ impl Auth {
             .get_user(user_id)
             .await?
             .ok_or(Error::InvalidTicket)?;
+        if !user_email_allowed(&rt.config, &user) {
+            // Blocked after the mail was sent: the ticket is used up, but the session stored
+            // with it goes again, so the link signs no one in (as a sign-in would refuse).
+            self.store.delete_refresh_token(&pending.row.hash).await?;
+            return Err(Error::BadCredentials);
+        }
         if kind == TicketKind::EmailConfirmChange {
             self.record_credential_change(ctx, "email.changed", user.id)
                 .await?;

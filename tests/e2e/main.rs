@@ -9,6 +9,7 @@
 #[macro_use]
 mod support;
 
+mod access_control;
 mod audit;
 mod change_env;
 mod cli;
