@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::model::RedirectUrl;
+
 mod jwt;
 mod limits;
 mod mail;
@@ -62,6 +64,9 @@ pub struct Config {
     pub api_prefix: String,
     pub server_url: Url,
     pub client_url: Url,
+    /// `AUTH_CLIENT_URL` as written, the default `redirectTo`: Nhost hands it out as given,
+    /// where `client_url` would add a `/` to a bare origin.
+    pub default_redirect: RedirectUrl,
     pub database: DatabaseUrl,
     /// `None`: a development HS256 key is generated and kept in the database.
     pub jwt_secret: Option<JwtSecret>,
@@ -226,7 +231,7 @@ impl Config {
         }
         let server_default = format!("http://localhost:{port}{api_prefix}");
         let server_url = v.url("AUTH_SERVER_URL", &server_default);
-        let client_url = v.url("AUTH_CLIENT_URL", "http://localhost:3000");
+        let client_url = v.url("AUTH_CLIENT_URL", CLIENT_URL);
         let database = database_url(&v);
         let (jwt_secret, jwt_issuer, claims_namespace) = jwt_settings(&mut v);
         let previous_jwt_keys = previous_keys(&mut v);
@@ -262,7 +267,10 @@ impl Config {
                 ElevationMode::Disabled,
             ),
         };
-        let (Some(server_url), Some(client_url)) = (server_url, client_url) else {
+        let default_redirect = RedirectUrl::parse(&v.string("AUTH_CLIENT_URL", CLIENT_URL));
+        let (Some(server_url), Some(client_url), Some(default_redirect)) =
+            (server_url, client_url, default_redirect)
+        else {
             return Err(ConfigErrors(v.errors));
         };
         // Trying Latchkey out needs no settings: with SQLite (the zero-config run) passkeys and
@@ -288,6 +296,7 @@ impl Config {
             api_prefix,
             server_url,
             client_url,
+            default_redirect,
             database,
             jwt_secret,
             previous_jwt_keys,
@@ -364,6 +373,9 @@ impl Config {
         )
     }
 }
+
+/// `AUTH_CLIENT_URL`'s default.
+const CLIENT_URL: &str = "http://localhost:3000";
 
 fn lower(items: Vec<String>) -> Vec<String> {
     items.into_iter().map(|s| s.to_ascii_lowercase()).collect()

@@ -145,7 +145,7 @@ pub(crate) fn checked_redirect(config: &Config, redirect_to: Option<String>) -> 
     match redirect_to {
         Some(r) if redirect_allowed(config, &r) => Ok(r),
         Some(_) => Err(Error::RedirectNotAllowed),
-        None => Ok(config.client_url.to_string()),
+        None => Ok(config.default_redirect.to_string()),
     }
 }
 
@@ -290,7 +290,10 @@ mod tests {
         let v = validate_options(&c, "a@b.test", &SignUpOptions::default()).unwrap();
         assert_eq!(v.default_role, "user");
         assert_eq!(v.display_name, "a@b.test");
-        assert_eq!(v.redirect_to, "http://localhost:3000/");
+        assert_eq!(
+            v.redirect_to, "http://localhost:3000",
+            "AUTH_CLIENT_URL as given"
+        );
         let bad_role = SignUpOptions {
             allowed_roles: Some(vec!["admin".into()]),
             ..Default::default()

@@ -2,7 +2,6 @@
 //! mail again, and redeeming a ticket into a session.
 
 use tracing::{debug, instrument};
-use url::Url;
 
 use super::error::{Error, Result};
 use super::sessions::SessionKind;
@@ -10,7 +9,7 @@ use super::signup::{checked_redirect, email_valid, redirect_allowed, user_email_
 use super::tokens::hash_refresh_token;
 use super::{Auth, Runtime, Session};
 use crate::mail::{Email, Template};
-use crate::model::{RequestContext, Secret, UserId};
+use crate::model::{RedirectUrl, RequestContext, Secret, UserId};
 use crate::store::{TicketEffects, TicketRedemption, TicketSession};
 
 /// The kinds Nhost writes before the colon of a ticket.
@@ -81,14 +80,14 @@ pub struct TicketSignIn {
     pub session: Session,
     /// The ticket's kind, sent back as `type` (`verifyEmail`), as Nhost does.
     pub kind: &'static str,
-    pub redirect_to: Url,
+    pub redirect_to: RedirectUrl,
 }
 
 /// A failed `GET /verify`: what went wrong, and where to redirect with it. `None` means
 /// answer with the error itself: `redirectTo` is unusable, or the failure is the server's.
 #[derive(Debug)]
 pub struct TicketError {
-    pub redirect_to: Option<Url>,
+    pub redirect_to: Option<RedirectUrl>,
     pub error: Error,
 }
 
@@ -225,7 +224,7 @@ impl Auth {
         redirect_to: &str,
     ) -> std::result::Result<TicketSignIn, TicketError> {
         let rt = self.runtime();
-        let Ok(target) = Url::parse(redirect_to) else {
+        let Some(target) = RedirectUrl::parse(redirect_to) else {
             return Err(TicketError {
                 redirect_to: None,
                 error: Error::InvalidRequest("redirectTo"),
@@ -233,7 +232,7 @@ impl Auth {
         };
         if !redirect_allowed(&rt.config, redirect_to) {
             return Err(TicketError {
-                redirect_to: Some(rt.config.client_url.clone()),
+                redirect_to: Some(rt.config.default_redirect.clone()),
                 error: Error::RedirectNotAllowed,
             });
         }
