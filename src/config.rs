@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use url::Url;
@@ -60,6 +61,8 @@ pub enum ElevationMode {
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `AUTH_HOST`: the address to listen on; every interface (`0.0.0.0`) by default.
+    pub host: IpAddr,
     pub port: u16,
     pub api_prefix: String,
     pub server_url: Url,
@@ -219,6 +222,7 @@ impl Config {
                 .collect(),
             errors: Vec::new(),
         };
+        let host = listen_host(&mut v);
         let port = v.number("AUTH_PORT", 4000u16);
         let api_prefix = v
             .string("AUTH_API_PREFIX", "")
@@ -292,6 +296,7 @@ impl Config {
         let password = password::password_settings(&mut v);
 
         let config = Config {
+            host,
             port,
             api_prefix,
             server_url,
@@ -338,6 +343,11 @@ impl Config {
         }
     }
 
+    /// Where the API listens: `AUTH_HOST` and `AUTH_PORT`.
+    pub fn listen_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
     /// One line per setting for the startup log, secrets shown as `***`.
     pub fn summary(&self) -> String {
         let jwt = match &self.jwt_secret {
@@ -345,10 +355,10 @@ impl Config {
             None => "HS256 development key (generated, stored in the database)".into(),
         };
         format!(
-            "port={} prefix={:?} server_url={} client_url={} database={} jwt={} issuer={} \
+            "listen={} prefix={:?} server_url={} client_url={} database={} jwt={} issuer={} \
              webauthn.enabled={} rp_id={} origins=[{}] uv={:?} elevated_claim={:?} \
              email_verification_required={} anonymous={} signup_disabled={} playground={} {}",
-            self.port,
+            self.listen_addr(),
             self.api_prefix,
             self.server_url,
             self.client_url,
@@ -379,6 +389,24 @@ const CLIENT_URL: &str = "http://localhost:3000";
 
 fn lower(items: Vec<String>) -> Vec<String> {
     items.into_iter().map(|s| s.to_ascii_lowercase()).collect()
+}
+
+/// `AUTH_HOST`: an IP address, v4 or v6 (`[::1]` accepted too). A host name is refused, so
+/// the address cannot change with DNS. (Upstream dropped the variable in 0.6.1 and listens
+/// on every interface; a single host behind a local proxy wants `127.0.0.1`.)
+fn listen_host(v: &mut Vars) -> IpAddr {
+    let every_interface = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let Some(text) = v.get("AUTH_HOST").map(str::to_owned) else {
+        return every_interface;
+    };
+    match text.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(addr) => addr,
+        Err(_) => v.bad(
+            "AUTH_HOST",
+            "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::",
+            every_interface,
+        ),
+    }
 }
 
 fn database_url(v: &Vars) -> DatabaseUrl {
@@ -418,6 +446,7 @@ fn operations_settings(v: &mut Vars) -> OperationsConfig {
 
 /// The variables this build reads, for the README table check.
 pub const VARIABLES: &[&str] = &[
+    "AUTH_HOST",
     "AUTH_PORT",
     "AUTH_API_PREFIX",
     "AUTH_SERVER_URL",
