@@ -77,6 +77,25 @@ pub async fn change_env(
     if !app.auth.runtime().config.enable_change_env {
         return Ok(StatusCode::NOT_FOUND.into_response());
     }
+    let result = match env_changes(body) {
+        Ok(changes) => app.auth.change_env(changes).await,
+        Err(bad) => Err(auth::Error::BadVariables(bad)),
+    };
+    match result {
+        Ok(()) => Ok(AxumJson(json!({ "message": "environment updated" })).into_response()),
+        // A test suite needs to know which variable it got wrong; the text is its own input.
+        Err(auth::Error::BadVariables(problems)) => {
+            let message = format!("The request payload is incorrect: {}", problems.join("; "));
+            let body = json!({ "status": 400, "error": "invalid-request", "message": message });
+            Ok((StatusCode::BAD_REQUEST, AxumJson(body)).into_response())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The body's configuration variables as text; other keys are ignored. `Err` names every
+/// variable whose value no variable can hold.
+fn env_changes(body: serde_json::Map<String, Value>) -> Result<Vec<(String, String)>, Vec<String>> {
     let mut changes = Vec::new();
     let mut bad = Vec::new();
     for (name, value) in body {
@@ -91,20 +110,10 @@ pub async fn change_env(
             )),
         }
     }
-    let result = if bad.is_empty() {
-        app.auth.change_env(changes).await
+    if bad.is_empty() {
+        Ok(changes)
     } else {
-        Err(auth::Error::BadVariables(bad))
-    };
-    match result {
-        Ok(()) => Ok(AxumJson(json!({ "message": "environment updated" })).into_response()),
-        // A test suite needs to know which variable it got wrong; the text is its own input.
-        Err(auth::Error::BadVariables(problems)) => {
-            let message = format!("The request payload is incorrect: {}", problems.join("; "));
-            let body = json!({ "status": 400, "error": "invalid-request", "message": message });
-            Ok((StatusCode::BAD_REQUEST, AxumJson(body)).into_response())
-        }
-        Err(err) => Err(err.into()),
+        Err(bad)
     }
 }
 
