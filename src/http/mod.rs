@@ -2,6 +2,7 @@
 //! Handlers parse, make one domain call, and map the result.
 
 mod audit;
+mod body_limit;
 mod dto;
 mod elevate;
 pub mod error;
@@ -21,6 +22,7 @@ mod token;
 mod user;
 mod verify;
 
+pub use body_limit::BODY_LIMIT;
 pub use serve::serve;
 
 use std::sync::Arc;
@@ -39,10 +41,6 @@ use tracing::{Span, error, info_span};
 
 use crate::auth::Auth;
 use error::{ErrorCause, ErrorCode, error_response};
-
-/// Request bodies above this are refused with 413: the largest legitimate body (a
-/// registration with attestation certificates) is a few KiB.
-pub const BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -233,7 +231,7 @@ pub fn router(state: AppState) -> Router {
             state.auth.runtime().config.limits.request_timeout,
             request_timeout,
         ))
-        .layer(middleware::from_fn(refuse_large_bodies))
+        .layer(middleware::from_fn(body_limit::refuse_large_bodies))
         .layer(middleware::from_fn(metrics::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(cors))
@@ -318,21 +316,6 @@ async fn request_timeout(State(limit): State<Duration>, req: Request, next: Next
             );
             error_response(ErrorCode::RequestTimeout)
         }
-    }
-}
-
-/// 413 for a body declared (`Content-Length`) larger than `BODY_LIMIT`, before a byte of it
-/// is read. A body sent without a length is cut off at the limit by the extractors
-/// (`extract::Body`), with the same answer.
-async fn refuse_large_bodies(req: Request, next: Next) -> Response {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    match declared {
-        Some(length) if length > BODY_LIMIT as u64 => error_response(ErrorCode::BodyTooLarge),
-        _ => next.run(req).await,
     }
 }
 
