@@ -3,9 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use url::Url;
+
+use crate::model::RedirectUrl;
 
 mod jwt;
 mod limits;
@@ -58,10 +61,15 @@ pub enum ElevationMode {
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `AUTH_HOST`: the address to listen on; every interface (`0.0.0.0`) by default.
+    pub host: IpAddr,
     pub port: u16,
     pub api_prefix: String,
     pub server_url: Url,
     pub client_url: Url,
+    /// `AUTH_CLIENT_URL` as written, the default `redirectTo`: Nhost hands it out as given,
+    /// where `client_url` would add a `/` to a bare origin.
+    pub default_redirect: RedirectUrl,
     pub database: DatabaseUrl,
     /// `None`: a development HS256 key is generated and kept in the database.
     pub jwt_secret: Option<JwtSecret>,
@@ -214,6 +222,7 @@ impl Config {
                 .collect(),
             errors: Vec::new(),
         };
+        let host = listen_host(&mut v);
         let port = v.number("AUTH_PORT", 4000u16);
         let api_prefix = v
             .string("AUTH_API_PREFIX", "")
@@ -226,7 +235,7 @@ impl Config {
         }
         let server_default = format!("http://localhost:{port}{api_prefix}");
         let server_url = v.url("AUTH_SERVER_URL", &server_default);
-        let client_url = v.url("AUTH_CLIENT_URL", "http://localhost:3000");
+        let client_url = v.url("AUTH_CLIENT_URL", CLIENT_URL);
         let database = database_url(&v);
         let (jwt_secret, jwt_issuer, claims_namespace) = jwt_settings(&mut v);
         let previous_jwt_keys = previous_keys(&mut v);
@@ -262,7 +271,10 @@ impl Config {
                 ElevationMode::Disabled,
             ),
         };
-        let (Some(server_url), Some(client_url)) = (server_url, client_url) else {
+        let default_redirect = RedirectUrl::parse(&v.string("AUTH_CLIENT_URL", CLIENT_URL));
+        let (Some(server_url), Some(client_url), Some(default_redirect)) =
+            (server_url, client_url, default_redirect)
+        else {
             return Err(ConfigErrors(v.errors));
         };
         // Trying Latchkey out needs no settings: with SQLite (the zero-config run) passkeys and
@@ -284,10 +296,12 @@ impl Config {
         let password = password::password_settings(&mut v);
 
         let config = Config {
+            host,
             port,
             api_prefix,
             server_url,
             client_url,
+            default_redirect,
             database,
             jwt_secret,
             previous_jwt_keys,
@@ -329,6 +343,11 @@ impl Config {
         }
     }
 
+    /// Where the API listens: `AUTH_HOST` and `AUTH_PORT`.
+    pub fn listen_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
     /// One line per setting for the startup log, secrets shown as `***`.
     pub fn summary(&self) -> String {
         let jwt = match &self.jwt_secret {
@@ -336,10 +355,10 @@ impl Config {
             None => "HS256 development key (generated, stored in the database)".into(),
         };
         format!(
-            "port={} prefix={:?} server_url={} client_url={} database={} jwt={} issuer={} \
+            "listen={} prefix={:?} server_url={} client_url={} database={} jwt={} issuer={} \
              webauthn.enabled={} rp_id={} origins=[{}] uv={:?} elevated_claim={:?} \
              email_verification_required={} anonymous={} signup_disabled={} playground={} {}",
-            self.port,
+            self.listen_addr(),
             self.api_prefix,
             self.server_url,
             self.client_url,
@@ -365,8 +384,29 @@ impl Config {
     }
 }
 
+/// `AUTH_CLIENT_URL`'s default.
+const CLIENT_URL: &str = "http://localhost:3000";
+
 fn lower(items: Vec<String>) -> Vec<String> {
     items.into_iter().map(|s| s.to_ascii_lowercase()).collect()
+}
+
+/// `AUTH_HOST`: an IP address, v4 or v6 (`[::1]` accepted too). A host name is refused, so
+/// the address cannot change with DNS. (Upstream dropped the variable in 0.6.1 and listens
+/// on every interface; a single host behind a local proxy wants `127.0.0.1`.)
+fn listen_host(v: &mut Vars) -> IpAddr {
+    let every_interface = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let Some(text) = v.get("AUTH_HOST").map(str::to_owned) else {
+        return every_interface;
+    };
+    match text.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(addr) => addr,
+        Err(_) => v.bad(
+            "AUTH_HOST",
+            "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::",
+            every_interface,
+        ),
+    }
 }
 
 fn database_url(v: &Vars) -> DatabaseUrl {
@@ -406,6 +446,7 @@ fn operations_settings(v: &mut Vars) -> OperationsConfig {
 
 /// The variables this build reads, for the README table check.
 pub const VARIABLES: &[&str] = &[
+    "AUTH_HOST",
     "AUTH_PORT",
     "AUTH_API_PREFIX",
     "AUTH_SERVER_URL",

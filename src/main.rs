@@ -1,6 +1,5 @@
 //! The `latchkey` command line: `serve` (default), `migrate`, `check-config`, `--version`.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -129,7 +128,7 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
         );
     }
     let store = latchkey::open_store(&config.database, &config.limits).await?;
-    let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
+    let addr = config.listen_addr();
     let prefix = config.api_prefix.clone();
     let ops = config.operations.clone();
     let limits = config.limits.clone();
@@ -150,10 +149,14 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
-    println!(
-        "Latchkey listening on http://localhost:{}{prefix}",
-        addr.port()
-    );
+    // On every interface, `localhost` is the address to click; otherwise the one bound.
+    let shown = if addr.ip().is_unspecified() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
+    };
+    tracing::info!(address = %addr, "listening");
+    println!("Latchkey listening on http://{shown}{prefix}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = latchkey::http::serve(listener, app, &limits, async move {
         shutdown_signal().await;

@@ -156,7 +156,7 @@ pub(crate) fn reason(err: &Error) -> &'static str {
         Error::ElevationRequired => "elevation-required",
         Error::PasswordTooShort | Error::PasswordPwned | Error::CheckUnavailable => "password",
         Error::UserNotAnonymous => "user-not-anonymous",
-        Error::InvalidRequest(_) => "invalid-request",
+        Error::InvalidRequest(_) | Error::BadVariables(_) => "invalid-request",
         Error::UnknownKey => "unknown-key",
         Error::LastSignInMethod => "last-sign-in-method",
         Error::ChallengeGone => "challenge-gone",

@@ -48,6 +48,10 @@ pub enum Error {
     UserNotAnonymous,
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
+    /// `/change-env` was given values the configuration refuses; one line per problem, each
+    /// naming its variable (the caller's own input, so it may be shown to the caller).
+    #[error("bad configuration variables: {}", .0.join("; "))]
+    BadVariables(Vec<String>),
     /// No key with this id belongs to the bearer; another user's key reads the same.
     #[error("unknown security key")]
     UnknownKey,

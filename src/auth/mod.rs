@@ -14,6 +14,7 @@ mod tickets;
 pub mod tokens;
 pub mod webauthn;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 pub use authenticators::AuthenticatorNames;
@@ -66,8 +67,9 @@ pub struct Auth {
     clock: Arc<dyn Clock>,
     /// Replaces the configured mailer when set (tests record mails instead of sending them).
     mailer: Option<Arc<dyn Mailer>>,
-    /// The variables the server started with; `/change-env` applies overrides on top.
-    base_vars: Vec<(String, String)>,
+    /// The variables in force: the start-up ones with every `/change-env` applied on top.
+    /// The lock also makes concurrent changes apply one after the other, none lost.
+    vars: tokio::sync::Mutex<BTreeMap<String, String>>,
     dev_key: Secret,
     runtime: RwLock<Arc<Runtime>>,
     authenticators: AuthenticatorNames,
@@ -101,7 +103,7 @@ impl Auth {
             store,
             clock,
             mailer,
-            base_vars,
+            vars: tokio::sync::Mutex::new(base_vars.into_iter().collect()),
             dev_key,
             runtime: RwLock::new(Arc::new(runtime)),
             authenticators,
@@ -129,20 +131,24 @@ impl Auth {
         &self.store
     }
 
-    /// Test-only `/change-env`: applies variables on top of the start-up ones, live.
-    pub async fn change_env(&self, overrides: Vec<(String, String)>) -> Result<()> {
-        let mut vars = self.base_vars.clone();
-        vars.extend(overrides);
-        let config =
-            Config::from_vars(vars.clone()).map_err(|_| Error::InvalidRequest("bad variable"))?;
+    /// Test-only `/change-env`: a partial update of the live configuration. The given
+    /// variables replace their current values (an empty value means the default); every
+    /// other variable keeps the value it has now, whether from start-up or an earlier change.
+    /// All or nothing: with any bad value (`Error::BadVariables`) nothing changes.
+    pub async fn change_env(&self, changes: Vec<(String, String)>) -> Result<()> {
+        let mut vars = self.vars.lock().await;
+        let mut next = vars.clone();
+        next.extend(changes);
+        let config = Config::from_vars(next.iter()).map_err(|e| Error::BadVariables(e.0))?;
         let runtime = build_runtime(config, &self.dev_key, self.mailer.as_ref())
-            .map_err(|_| Error::InvalidRequest("bad key"))?;
+            .map_err(|e| Error::BadVariables(vec![e]))?;
         let mut roles = runtime.config.allowed_roles.clone();
         roles.push(runtime.config.default_role.clone());
         self.store.ensure_roles(&roles).await?;
         if let Ok(mut current) = self.runtime.write() {
             *current = Arc::new(runtime);
         }
+        *vars = next;
         Ok(())
     }
 
@@ -240,10 +246,15 @@ fn build_runtime(
     })
 }
 
-/// The user checks Nhost applies before issuing or honouring a session.
+/// The user checks Nhost applies before issuing or honouring a session: every sign-in,
+/// refresh and bearer request. The e-mail lists come first, as upstream: an address blocked
+/// (or no longer allowed) since sign-up gets `BadCredentials` even if disabled as well.
 // Nhost: checks "unverified" before "anonymous", so anonymous sessions cannot refresh while
 // e-mail verification is required; anonymous users have no e-mail to verify, so not here.
 pub(crate) fn check_user(config: &Config, user: &User, allow_anonymous: bool) -> Result<()> {
+    if !signup::user_email_allowed(config, user) {
+        return Err(Error::BadCredentials);
+    }
     if user.disabled {
         return Err(Error::UserDisabled);
     }

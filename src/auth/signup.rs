@@ -9,7 +9,7 @@ use super::tickets::TicketMail;
 use super::{Auth, Runtime};
 use crate::config::Config;
 use crate::mail::Template;
-use crate::model::{Secret, Timestamp, UserId};
+use crate::model::{Secret, Timestamp, User, UserId};
 
 /// Options as the client sends them; every field optional.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -145,7 +145,7 @@ pub(crate) fn checked_redirect(config: &Config, redirect_to: Option<String>) -> 
     match redirect_to {
         Some(r) if redirect_allowed(config, &r) => Ok(r),
         Some(_) => Err(Error::RedirectNotAllowed),
-        None => Ok(config.client_url.to_string()),
+        None => Ok(config.default_redirect.to_string()),
     }
 }
 
@@ -200,6 +200,17 @@ pub fn email_allowed(config: &Config, email: &str) -> bool {
         return true;
     }
     config.allowed_emails.is_empty() && config.allowed_email_domains.is_empty()
+}
+
+/// The e-mail lists applied to a stored user, at every sign-in, refresh and bearer request.
+/// A user without an address (anonymous, or phone-only later) is not theirs to refuse.
+// Nhost: checks every non-anonymous user's address, and an absent one fails any allow-list,
+// so an allow-list locks phone-only users out; here the lists are about addresses only.
+pub fn user_email_allowed(config: &Config, user: &User) -> bool {
+    match &user.email {
+        Some(email) if !user.is_anonymous => email_allowed(config, email),
+        _ => true,
+    }
 }
 
 /// A syntactically plausible address: one `@`, non-empty local part, a dotted or `localhost`
@@ -279,7 +290,10 @@ mod tests {
         let v = validate_options(&c, "a@b.test", &SignUpOptions::default()).unwrap();
         assert_eq!(v.default_role, "user");
         assert_eq!(v.display_name, "a@b.test");
-        assert_eq!(v.redirect_to, "http://localhost:3000/");
+        assert_eq!(
+            v.redirect_to, "http://localhost:3000",
+            "AUTH_CLIENT_URL as given"
+        );
         let bad_role = SignUpOptions {
             allowed_roles: Some(vec!["admin".into()]),
             ..Default::default()
@@ -360,6 +374,32 @@ mod tests {
         for bad in ["ada", "@x.test", "a b@x.test", "a@", "a@x..test"] {
             assert!(!email_valid(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn lists_judge_addresses_not_users_without_one() {
+        let c = config(&[("AUTH_ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS", "ok.test")]);
+        let user = |email: Option<&str>, is_anonymous| User {
+            id: UserId::new_random(),
+            created_at: chrono::Utc::now(),
+            display_name: String::new(),
+            avatar_url: String::new(),
+            locale: "en".into(),
+            email: email.map(str::to_owned),
+            email_verified: true,
+            phone_number: Some("+15550100".into()),
+            phone_number_verified: true,
+            is_anonymous,
+            disabled: false,
+            default_role: "user".into(),
+            roles: vec!["user".into()],
+            metadata: None,
+            active_mfa_type: None,
+        };
+        assert!(user_email_allowed(&c, &user(Some("a@ok.test"), false)));
+        assert!(!user_email_allowed(&c, &user(Some("a@other.test"), false)));
+        assert!(user_email_allowed(&c, &user(None, false)), "phone-only");
+        assert!(user_email_allowed(&c, &user(None, true)), "anonymous");
     }
 
     #[test]

@@ -2,15 +2,14 @@
 //! mail again, and redeeming a ticket into a session.
 
 use tracing::{debug, instrument};
-use url::Url;
 
 use super::error::{Error, Result};
 use super::sessions::SessionKind;
-use super::signup::{checked_redirect, email_valid, redirect_allowed};
+use super::signup::{checked_redirect, email_valid, redirect_allowed, user_email_allowed};
 use super::tokens::hash_refresh_token;
 use super::{Auth, Runtime, Session};
 use crate::mail::{Email, Template};
-use crate::model::{RequestContext, Secret, UserId};
+use crate::model::{RedirectUrl, RequestContext, Secret, UserId};
 use crate::store::{TicketEffects, TicketRedemption, TicketSession};
 
 /// The kinds Nhost writes before the colon of a ticket.
@@ -81,14 +80,14 @@ pub struct TicketSignIn {
     pub session: Session,
     /// The ticket's kind, sent back as `type` (`verifyEmail`), as Nhost does.
     pub kind: &'static str,
-    pub redirect_to: Url,
+    pub redirect_to: RedirectUrl,
 }
 
 /// A failed `GET /verify`: what went wrong, and where to redirect with it. `None` means
 /// answer with the error itself: `redirectTo` is unusable, or the failure is the server's.
 #[derive(Debug)]
 pub struct TicketError {
-    pub redirect_to: Option<Url>,
+    pub redirect_to: Option<RedirectUrl>,
     pub error: Error,
 }
 
@@ -179,7 +178,8 @@ impl Auth {
     }
 
     /// `POST /user/email/send-verification-email`: a new `verifyEmail` ticket (replacing any
-    /// other ticket of the user) and mail, for an existing, enabled, unverified user only.
+    /// other ticket of the user) and mail, for an existing, enabled, unverified user whose
+    /// address the e-mail lists allow.
     /// Every other address gets the same `Ok` and no mail.
     #[instrument(skip_all)]
     pub async fn send_verification_email(
@@ -195,7 +195,14 @@ impl Auth {
         // Nhost: answers 401 for unknown and disabled addresses and 400 for verified ones,
         // which tells anyone who has an account; here all of them get the same answer.
         let user = match self.store.find_user_by_email(email).await? {
-            Some(u) if !u.email_verified && !u.disabled && !u.is_anonymous => u,
+            Some(u)
+                if !u.email_verified
+                    && !u.disabled
+                    && !u.is_anonymous
+                    && user_email_allowed(&rt.config, &u) =>
+            {
+                u
+            }
             _ => {
                 debug!("no verification mail: no such unverified, enabled user");
                 return Ok(());
@@ -217,7 +224,7 @@ impl Auth {
         redirect_to: &str,
     ) -> std::result::Result<TicketSignIn, TicketError> {
         let rt = self.runtime();
-        let Ok(target) = Url::parse(redirect_to) else {
+        let Some(target) = RedirectUrl::parse(redirect_to) else {
             return Err(TicketError {
                 redirect_to: None,
                 error: Error::InvalidRequest("redirectTo"),
@@ -225,7 +232,7 @@ impl Auth {
         };
         if !redirect_allowed(&rt.config, redirect_to) {
             return Err(TicketError {
-                redirect_to: Some(rt.config.client_url.clone()),
+                redirect_to: Some(rt.config.default_redirect.clone()),
                 error: Error::RedirectNotAllowed,
             });
         }
@@ -294,6 +301,12 @@ impl Auth {
             .get_user(user_id)
             .await?
             .ok_or(Error::InvalidTicket)?;
+        if !user_email_allowed(&rt.config, &user) {
+            // Blocked after the mail was sent: the ticket is used up, but the session stored
+            // with it goes again, so the link signs no one in (as a sign-in would refuse).
+            self.store.delete_refresh_token(&pending.row.hash).await?;
+            return Err(Error::BadCredentials);
+        }
         if kind == TicketKind::EmailConfirmChange {
             self.record_credential_change(ctx, "email.changed", user.id)
                 .await?;

@@ -287,3 +287,26 @@ fn audit_retention_is_days_and_zero_keeps_forever() {
     assert!(config(&[("LATCHKEY_AUDIT_RETENTION_DAYS", "-1")]).is_err());
     assert!(config(&[("LATCHKEY_AUDIT_RETENTION_DAYS", "a week")]).is_err());
 }
+
+#[test]
+fn auth_host_is_an_ip_address_every_interface_by_default() {
+    let addr = |host: &str| config(&[("AUTH_HOST", host), ("AUTH_PORT", "4100")]);
+    assert_eq!(
+        config(&[]).unwrap().listen_addr(),
+        "0.0.0.0:4000".parse().unwrap()
+    );
+    for (host, expected) in [
+        ("127.0.0.1", "127.0.0.1:4100"),
+        ("0.0.0.0", "0.0.0.0:4100"),
+        ("::", "[::]:4100"),
+        ("[::1]", "[::1]:4100"),
+        (" 10.0.0.7 ", "10.0.0.7:4100"),
+    ] {
+        let c = addr(host).unwrap();
+        assert_eq!(c.listen_addr(), expected.parse().unwrap(), "{host}");
+    }
+    for bad in ["localhost", "127.0.0.1:4000", "256.0.0.1"] {
+        let err = addr(bad).unwrap_err().to_string();
+        assert!(err.contains("AUTH_HOST"), "{bad}: {err}");
+    }
+}

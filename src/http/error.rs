@@ -40,6 +40,9 @@ pub enum ErrorCode {
     /// Not in Nhost's list: the request was not answered within `LATCHKEY_REQUEST_TIMEOUT`
     /// (typically a client that stalls while sending its body).
     RequestTimeout,
+    /// The body is over `BODY_LIMIT`: `invalid-request` on the wire, with status 413.
+    #[serde(rename = "invalid-request")]
+    BodyTooLarge,
 }
 
 impl ErrorCode {
@@ -71,6 +74,7 @@ impl ErrorCode {
             InternalServerError => (S::INTERNAL_SERVER_ERROR, "Internal server error"),
             TooManyRequests => (S::TOO_MANY_REQUESTS, "Too many requests, try again later"),
             RequestTimeout => (S::REQUEST_TIMEOUT, "The request took too long"),
+            BodyTooLarge => (S::PAYLOAD_TOO_LARGE, "The request body is too large"),
             ServiceUnavailable => (
                 S::SERVICE_UNAVAILABLE,
                 "The service is temporarily unavailable, try again later",
@@ -107,6 +111,13 @@ impl ApiError {
     pub fn invalid_request() -> Self {
         ApiError {
             code: ErrorCode::InvalidRequest,
+            cause: None,
+        }
+    }
+
+    pub fn body_too_large() -> Self {
+        ApiError {
+            code: ErrorCode::BodyTooLarge,
             cause: None,
         }
     }
@@ -214,6 +225,7 @@ impl From<auth::Error> for ApiError {
             // Nhost (HA) answers bearer and elevation failures with 400 before the handler.
             E::Unauthenticated | E::ElevationRequired => ErrorCode::InvalidRequest,
             E::InvalidRequest(_) | E::ChallengeGone | E::Ceremony(_) => ErrorCode::InvalidRequest,
+            E::BadVariables(_) => ErrorCode::InvalidRequest,
             E::RateLimited { .. } => ErrorCode::TooManyRequests,
             E::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
             // Latchkey's key management; unknown and foreign ids answer alike.
@@ -255,6 +267,7 @@ mod tests {
             ServiceUnavailable,
             TooManyRequests,
             RequestTimeout,
+            BodyTooLarge,
         ] {
             let (status, message) = code.status_and_message();
             assert!(!message.is_empty());

@@ -2,6 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -11,8 +12,26 @@ use super::error::ApiError;
 use crate::auth::{AccessClaims, Error};
 use crate::model::RequestContext;
 
-/// A JSON body; anything malformed, mistyped, with unknown fields, of the wrong content type
-/// or too large is Nhost's 400 `invalid-request`, never axum's plain-text rejection.
+/// The raw body, read up to `BODY_LIMIT`: a larger one is 413 with Nhost's error JSON (a
+/// declared `Content-Length` over the limit was already refused, unread, by the router).
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(Body(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::body_too_large())
+            }
+            Err(_) => Err(ApiError::invalid_request()),
+        }
+    }
+}
+
+/// A JSON body; anything malformed, mistyped, with unknown fields or of the wrong content
+/// type is Nhost's 400 `invalid-request`, never axum's plain-text rejection; too large is 413.
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
@@ -31,9 +50,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         if !is_json {
             return Err(ApiError::invalid_request());
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::invalid_request())?;
+        let Body(bytes) = Body::from_request(req, state).await?;
         refuse_nul(&bytes)?;
         serde_json::from_slice(&bytes)
             .map(Json)
@@ -73,9 +90,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for JsonOrEmp
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::invalid_request())?;
+        let Body(bytes) = Body::from_request(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(JsonOrEmpty(T::default()));
         }

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::Json;
+use crate::auth;
+use crate::config::VARIABLES;
 
 /// GET /healthz: "OK" while the process serves (Nhost's meaning: liveness). Readiness,
 /// which needs the database, is `/readyz`.
@@ -33,8 +35,7 @@ pub const OPENAPI: &str = include_str!("../../openapi/latchkey.json");
 /// GET /openapi.json, with `servers` naming this server's API prefix.
 pub async fn openapi(State(app): State<AppState>) -> Response {
     let Ok(mut doc) = serde_json::from_str::<Value>(OPENAPI) else {
-        return ApiError::from(crate::auth::Error::Internal("openapi document".into()))
-            .into_response();
+        return ApiError::from(auth::Error::Internal("openapi document".into())).into_response();
     };
     let prefix = app.auth.runtime().config.api_prefix.clone();
     let url = if prefix.is_empty() {
@@ -65,8 +66,10 @@ pub async fn jwks(State(app): State<AppState>) -> Response {
     AxumJson(rt.tokens.jwks().clone()).into_response()
 }
 
-/// POST /change-env (only with `AUTH_ENABLE_CHANGE_ENV=true`, for test suites): applies the
-/// given variables live.
+/// POST /change-env (only with `AUTH_ENABLE_CHANGE_ENV=true`, for test suites): a partial
+/// update of the live configuration, as upstream's test suites use it. Keys absent keep
+/// their current value; keys that are not configuration variables are ignored; a bad value
+/// is 400 naming the variable, and then nothing of the call is applied.
 pub async fn change_env(
     State(app): State<AppState>,
     Json(body): Json<serde_json::Map<String, Value>>,
@@ -74,18 +77,68 @@ pub async fn change_env(
     if !app.auth.runtime().config.enable_change_env {
         return Ok(StatusCode::NOT_FOUND.into_response());
     }
-    let vars = body
-        .into_iter()
-        .map(|(k, v)| {
-            let value = match v {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            (k, value)
-        })
-        .collect();
-    app.auth.change_env(vars).await?;
-    Ok(AxumJson(json!({ "message": "environment updated" })).into_response())
+    let result = match env_changes(body) {
+        Ok(changes) => app.auth.change_env(changes).await,
+        Err(bad) => Err(auth::Error::BadVariables(bad)),
+    };
+    match result {
+        Ok(()) => Ok(AxumJson(json!({ "message": "environment updated" })).into_response()),
+        // A test suite needs to know which variable it got wrong; the text is its own input.
+        Err(auth::Error::BadVariables(problems)) => {
+            let message = format!("The request payload is incorrect: {}", problems.join("; "));
+            let body = json!({ "status": 400, "error": "invalid-request", "message": message });
+            Ok((StatusCode::BAD_REQUEST, AxumJson(body)).into_response())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The body's configuration variables as text; other keys are ignored. `Err` names every
+/// variable whose value no variable can hold.
+fn env_changes(body: serde_json::Map<String, Value>) -> Result<Vec<(String, String)>, Vec<String>> {
+    let mut changes = Vec::new();
+    let mut bad = Vec::new();
+    for (name, value) in body {
+        if !VARIABLES.contains(&name.as_str()) {
+            tracing::debug!(variable = %name, "change-env: not a variable, ignored");
+            continue;
+        }
+        match env_value(&value) {
+            Some(text) => changes.push((name, text)),
+            None => bad.push(format!(
+                "{name}: expected a string, number, boolean or list"
+            )),
+        }
+    }
+    if bad.is_empty() {
+        Ok(changes)
+    } else {
+        Err(bad)
+    }
+}
+
+/// A JSON value as an environment variable's text. Lists may come as JSON arrays (upstream's
+/// suite sends `AUTH_WEBAUTHN_RP_ORIGINS: []`) or comma strings; `null` and `""` mean the
+/// default. `None` for a value no variable can hold (a list of lists or objects).
+fn env_value(value: &Value) -> Option<String> {
+    fn scalar(value: &Value) -> Option<String> {
+        match value {
+            Value::String(s) => Some(s.clone()),
+            Value::Bool(_) | Value::Number(_) => Some(value.to_string()),
+            Value::Null | Value::Array(_) | Value::Object(_) => None,
+        }
+    }
+    match value {
+        Value::Null => Some(String::new()),
+        Value::Array(items) => items
+            .iter()
+            .map(scalar)
+            .collect::<Option<Vec<_>>>()
+            .map(|items| items.join(",")),
+        // A JSON object is text to the variables that take one (HASURA_GRAPHQL_JWT_SECRET).
+        Value::Object(_) => Some(value.to_string()),
+        other => scalar(other),
+    }
 }
 
 /// GET /readyz: for load balancers. 200 when the database answers, 503 when it does not.

@@ -2,6 +2,7 @@
 //! Handlers parse, make one domain call, and map the result.
 
 mod audit;
+mod body_limit;
 mod dto;
 mod elevate;
 pub mod error;
@@ -21,6 +22,7 @@ mod token;
 mod user;
 mod verify;
 
+pub use body_limit::BODY_LIMIT;
 pub use serve::serve;
 
 use std::sync::Arc;
@@ -39,10 +41,6 @@ use tracing::{Span, error, info_span};
 
 use crate::auth::Auth;
 use error::{ErrorCause, ErrorCode, error_response};
-
-/// Request bodies above this are refused: the largest legitimate body (a registration with
-/// attestation certificates) is a few KiB.
-pub const BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -233,6 +231,7 @@ pub fn router(state: AppState) -> Router {
             state.auth.runtime().config.limits.request_timeout,
             request_timeout,
         ))
+        .layer(middleware::from_fn(body_limit::refuse_large_bodies))
         .layer(middleware::from_fn(metrics::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(cors))

@@ -6,19 +6,19 @@ use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use url::Url;
 
 use super::error::{ApiError, ErrorCause, ErrorCode, error_response};
 use crate::auth::TicketError;
+use crate::model::RedirectUrl;
 
 /// 302 Found to this URL (axum's `Redirect` offers 303, 307 and 308 only).
 #[derive(Debug)]
-pub struct Found(pub Url);
+pub struct Found(pub RedirectUrl);
 
 impl IntoResponse for Found {
     fn into_response(self) -> Response {
         // A serialised `Url` is ASCII, so this cannot fail; a 500 is the answer if it did.
-        match HeaderValue::try_from(String::from(self.0)) {
+        match HeaderValue::try_from(self.0.to_string()) {
             Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
             Err(_) => error_response(ErrorCode::InternalServerError),
         }
@@ -29,7 +29,7 @@ impl IntoResponse for Found {
 /// target, the JSON error itself.
 #[derive(Debug)]
 pub struct RedirectError {
-    pub to: Option<Url>,
+    pub to: Option<RedirectUrl>,
     pub error: ApiError,
 }
 
@@ -37,7 +37,7 @@ pub struct RedirectError {
 /// (`AUTH_CONCEAL_ERRORS`) by redirecting again with `invalid-request`.
 #[derive(Clone)]
 pub struct RedirectedError {
-    pub to: Url,
+    pub to: RedirectUrl,
     pub code: ErrorCode,
 }
 
@@ -70,7 +70,7 @@ impl IntoResponse for RedirectError {
 }
 
 /// 302 to `to` with `error=<code>&errorDescription=<message>` set in its query.
-pub fn redirect_with_error(to: Url, code: ErrorCode) -> Response {
+pub fn redirect_with_error(to: RedirectUrl, code: ErrorCode) -> Response {
     let (_, message) = code.status_and_message();
     let name = serde_json::to_value(code)
         .ok()
@@ -85,15 +85,16 @@ pub fn redirect_with_error(to: Url, code: ErrorCode) -> Response {
 
 /// Sets these query parameters (replacing any of the same name) and sorts the query by key,
 /// as Go's `url.Values.Encode` does in Nhost.
-pub fn with_query(mut url: Url, set: &[(&str, &str)]) -> Url {
+pub fn with_query(mut url: RedirectUrl, set: &[(&str, &str)]) -> RedirectUrl {
     let mut pairs: Vec<(String, String)> = url
+        .url()
         .query_pairs()
         .filter(|(k, _)| !set.iter().any(|(name, _)| name == k))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .chain(set.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())))
         .collect();
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.url_mut().query_pairs_mut().clear().extend_pairs(pairs);
     url
 }
 
@@ -103,17 +104,21 @@ mod tests {
 
     #[test]
     fn query_is_set_and_sorted() {
-        let url = Url::parse("https://app.test/cb?z=1&type=old&a=x%20y#frag").unwrap();
+        let url = RedirectUrl::parse("https://app.test/cb?z=1&type=old&a=x%20y#frag").unwrap();
         let url = with_query(url, &[("type", "verifyEmail"), ("refreshToken", "t")]);
         assert_eq!(
-            url.as_str(),
+            url.to_string(),
             "https://app.test/cb?a=x+y&refreshToken=t&type=verifyEmail&z=1#frag"
         );
+        // Nhost: Go's url.URL keeps an empty path empty, query or not.
+        let bare = RedirectUrl::parse("http://localhost:3000").unwrap();
+        let bare = with_query(bare, &[("type", "verifyEmail")]);
+        assert_eq!(bare.to_string(), "http://localhost:3000?type=verifyEmail");
     }
 
     #[test]
     fn redirect_errors_carry_code_and_message() {
-        let to = Url::parse("https://app.test/cb").unwrap();
+        let to = RedirectUrl::parse("https://app.test/cb").unwrap();
         let res = redirect_with_error(to, ErrorCode::InvalidTicket);
         assert_eq!(res.status(), StatusCode::FOUND);
         assert_eq!(

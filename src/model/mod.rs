@@ -2,12 +2,14 @@
 
 mod context;
 mod ids;
+mod redirect;
 mod secret;
 mod user;
 mod webauthn;
 
 pub use context::{AuditEntry, RequestContext, USER_AGENT_MAX};
 pub use ids::{ChallengeId, CredentialId, RefreshTokenId, SecurityKeyId, UserId};
+pub use redirect::RedirectUrl;
 pub use secret::Secret;
 pub use user::{NewUser, User};
 pub use webauthn::{Challenge, NewChallenge, NewSecurityKey, Purpose, SecurityKey};

@@ -121,6 +121,82 @@ fn sigterm_lets_the_request_in_flight_finish() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `GET /healthz` over a fresh connection to `addr`: the status line, or `None` when nothing
+/// listens there.
+fn healthz_at(addr: std::net::SocketAddr) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.lines().next().map(str::to_owned)
+}
+
+/// `AUTH_HOST` is the address the API listens on; other addresses of the host get nothing.
+#[test]
+fn auth_host_chooses_the_listening_address() {
+    use std::io::BufRead as _;
+    use std::net::SocketAddr;
+
+    let ok = Some("HTTP/1.1 200 OK".to_owned());
+    let cases: [(&str, &[&str], &[&str]); 3] = [
+        ("127.0.0.2", &["127.0.0.2"], &["127.0.0.1"]),
+        ("::1", &["[::1]"], &["127.0.0.1"]),
+        ("::", &["127.0.0.1", "[::1]"], &[]),
+    ];
+    for (host, reachable, unreachable) in cases {
+        let dir = std::env::temp_dir().join(format!("latchkey-cli-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let mut child = latchkey()
+            .arg("serve")
+            .current_dir(&dir)
+            .env("AUTH_HOST", host)
+            .env("AUTH_PORT", port.to_string())
+            .env("LATCHKEY_DATABASE_URL", "sqlite://latchkey.db")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let server = Server(child);
+        // Printed once the socket is bound, among the JSON log lines; the rest is drained so
+        // the server never blocks on a full pipe.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.starts_with("Latchkey listening on") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).expect("started");
+        let shown = match host {
+            "::" => format!("localhost:{port}"),
+            v6 if v6.contains(':') => format!("[{v6}]:{port}"),
+            v4 => format!("{v4}:{port}"),
+        };
+        assert_eq!(line.trim(), format!("Latchkey listening on http://{shown}"));
+        for ip in reachable {
+            let addr: SocketAddr = format!("{ip}:{port}").parse().unwrap();
+            assert_eq!(healthz_at(addr), ok, "AUTH_HOST={host}: {addr}");
+        }
+        for ip in unreachable {
+            let addr: SocketAddr = format!("{ip}:{port}").parse().unwrap();
+            assert_eq!(healthz_at(addr), None, "AUTH_HOST={host}: {addr}");
+        }
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// Stops a spawned server when the test ends, however it ends.
 struct Server(std::process::Child);
 

@@ -12,7 +12,7 @@ use crate::support::{ORIGIN, SoftAuthenticator, TestApp};
 use crate::webauthn::sign_in_by_email;
 
 const REQUIRED: (&str, &str) = ("AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED", "true");
-const CLIENT: &str = "http://localhost:3000/";
+const CLIENT: &str = "http://localhost:3000";
 
 /// Signs `email` up with a new passkey while verification is required: `{}`, and a mail.
 async fn sign_up(app: &TestApp, email: &str, options: Value) -> SoftAuthenticator {
@@ -319,7 +319,7 @@ async fn send_verification_email_answers_alike_and_mails_only_unverified_users(a
         )
         .await;
     assert_eq!((res.status, res.error_code()), (401, "disabled-user"));
-    app.change_env(&[]).await;
+    app.change_env(&[("AUTH_DISABLE_NEW_USERS", "false")]).await;
     let pending = address("pending");
     sign_up(&app, &pending, Value::Null).await;
     wait_for_mail(&pending).await;
@@ -366,3 +366,54 @@ async fn send_verification_email_answers_alike_and_mails_only_unverified_users(a
     }
 }
 both_backends!(send_verification_email_answers_alike_and_mails_only_unverified_users);
+
+/// Without `redirectTo` the default is `AUTH_CLIENT_URL` exactly as configured, no `/` added:
+/// in `X-Redirect-To`, in the link, and in the `/verify` redirects (upstream prints it with
+/// Go's `url.URL`, which keeps an empty path empty).
+async fn default_redirect_is_the_client_url_as_configured(app: TestApp) {
+    let app = app.with_smtp(&[REQUIRED]).await;
+    let email = address("default-redirect");
+    sign_up(&app, &email, Value::Null).await;
+    let mail = wait_for_mail(&email).await;
+    assert_eq!(mail.header("X-Redirect-To"), "http://localhost:3000");
+    let link = mail.header("X-Link").to_owned();
+    let redirect = param(&Url::parse(&link).unwrap(), "redirectTo");
+    assert_eq!(redirect.as_deref(), Some("http://localhost:3000"));
+    let location = |res: reqwest::Response| {
+        assert_eq!(res.status(), 302);
+        res.headers()["location"].to_str().unwrap().to_owned()
+    };
+    let foreign = with_param(&link, "redirectTo", Some("https://evil.example/steal"));
+    let refused = location(app.client.get(&foreign).send().await.unwrap());
+    assert!(
+        refused.starts_with("http://localhost:3000?error=redirectTo-not-allowed&"),
+        "{refused}"
+    );
+    let signed_in = location(app.client.get(&link).send().await.unwrap());
+    assert!(
+        signed_in.starts_with("http://localhost:3000?refreshToken="),
+        "{signed_in}"
+    );
+
+    // A configured trailing slash is kept too.
+    let slash = app
+        .with_smtp(&[REQUIRED, ("AUTH_CLIENT_URL", "http://localhost:3000/")])
+        .await;
+    let email = address("slash-redirect");
+    sign_up(&slash, &email, Value::Null).await;
+    let mail = wait_for_mail(&email).await;
+    assert_eq!(mail.header("X-Redirect-To"), "http://localhost:3000/");
+    let signed_in = location(
+        slash
+            .client
+            .get(mail.header("X-Link"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        signed_in.starts_with("http://localhost:3000/?refreshToken="),
+        "{signed_in}"
+    );
+}
+both_backends!(default_redirect_is_the_client_url_as_configured);

@@ -12,11 +12,14 @@ use crate::support::TestApp;
 
 /// Writes `request` on a fresh connection, then reads until the server closes it (or 20 s
 /// pass, which fails the test). Returns what the server sent.
-async fn send_raw_and_wait_for_close(base: &str, request: &'static [u8]) -> String {
+async fn send_raw_and_wait_for_close(
+    base: &str,
+    request: impl AsRef<[u8]> + Send + 'static,
+) -> String {
     let addr = base.trim_start_matches("http://").to_owned();
     tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(addr).unwrap();
-        stream.write_all(request).unwrap();
+        stream.write_all(request.as_ref()).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
@@ -96,6 +99,41 @@ async fn a_client_stalling_in_its_body_gets_408(app: TestApp) {
     app.sign_in_anonymous().await;
 }
 both_backends!(a_client_stalling_in_its_body_gets_408);
+
+/// A body over 64 KiB is 413 with Nhost's error JSON, whether its length is declared or it
+/// comes in chunks; a declared length over the limit is refused before the body is read.
+async fn oversized_bodies_get_413(app: TestApp) {
+    let too_large = json!({
+        "status": 413,
+        "message": "The request body is too large",
+        "error": "invalid-request"
+    });
+    let big = json!({ "displayName": "a".repeat(70 * 1024) });
+    for path in ["/signin/anonymous", "/signin/webauthn", "/graphql"] {
+        let res = app.post(path, &big).await;
+        assert_eq!((res.status, &res.body), (413, &too_large), "{path}");
+    }
+    // Declared, never sent: the answer comes at once, not after the request timeout.
+    let answer = send_raw_and_wait_for_close(
+        &app.base,
+        b"POST /signin/anonymous HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\nConnection: close\r\n\r\n{",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:.300}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    assert_eq!(serde_json::from_str::<Value>(body).unwrap(), too_large);
+    // Chunked, no length declared: cut off at the limit.
+    let payload = big.to_string();
+    let mut chunked = b"POST /signin/anonymous HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    chunked.extend(format!("{:x}\r\n{payload}\r\n0\r\n\r\n", payload.len()).as_bytes());
+    let answer = send_raw_and_wait_for_close(&app.base, chunked).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:.300}");
+    // Just under the limit is read as usual.
+    let under = json!({ "displayName": "a".repeat(60 * 1024) });
+    let res = app.post("/signin/anonymous", &under).await;
+    assert_eq!(res.status, 200, "{}", res.body["error"]);
+}
+both_backends!(oversized_bodies_get_413);
 
 /// A pool of one connection, held by the test: a request waits `LATCHKEY_DB_ACQUIRE_TIMEOUT`
 /// for it and is answered 503, then works again once the connection is back.

@@ -9,7 +9,9 @@
 #[macro_use]
 mod support;
 
+mod access_control;
 mod audit;
+mod change_env;
 mod cli;
 mod email;
 mod faults;

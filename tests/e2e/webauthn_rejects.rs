@@ -91,11 +91,13 @@ pub async fn answer(
 /// One way to spoil the answer to a ceremony: how the authenticator misbehaves while signing,
 /// what the client changes in the body afterwards, and whether the server gets as far as
 /// taking the challenge (a body refused while being parsed leaves it to the genuine client).
+/// Every refusal is `invalid-request`, with status 400 or, for a body over the limit, 413.
 struct Tamper {
     name: &'static str,
     authenticator: fn(&mut SoftAuthenticator),
     body: fn(&mut Value),
     takes_challenge: bool,
+    status: u16,
 }
 
 fn honest(_: &mut SoftAuthenticator) {}
@@ -117,12 +119,14 @@ fn common_tampers() -> Vec<Tamper> {
         authenticator: honest,
         body,
         takes_challenge: false,
+        status: 400,
     };
     let signer = |name, authenticator: fn(&mut SoftAuthenticator)| Tamper {
         name,
         authenticator,
         body: untouched,
         takes_challenge: true,
+        status: 400,
     };
     vec![
         signer("another origin", |a| a.set_origin("http://localhost:3001")),
@@ -162,9 +166,12 @@ fn common_tampers() -> Vec<Tamper> {
         tamper("unknown field in response", |b| {
             response(b)["extra"] = json!(true)
         }),
-        tamper("70 KiB clientDataJSON (body limit 64 KiB)", |b| {
-            response(b)["clientDataJSON"] = json!("A".repeat(70 * 1024))
-        }),
+        Tamper {
+            status: 413,
+            ..tamper("70 KiB clientDataJSON (body limit 64 KiB)", |b| {
+                response(b)["clientDataJSON"] = json!("A".repeat(70 * 1024))
+            })
+        },
     ]
 }
 
@@ -174,6 +181,7 @@ fn assertion_tampers() -> Vec<Tamper> {
         authenticator: honest,
         body,
         takes_challenge: true,
+        status: 400,
     };
     let mut cases = common_tampers();
     cases.extend([
@@ -191,6 +199,7 @@ fn assertion_tampers() -> Vec<Tamper> {
             authenticator: honest,
             body: |b| response(b)["signature"] = json!("!!!"),
             takes_challenge: false,
+            status: 400,
         },
     ]);
     cases
@@ -204,6 +213,7 @@ fn registration_tampers() -> Vec<Tamper> {
         authenticator: honest,
         body,
         takes_challenge,
+        status: 400,
     };
     let mut cases = common_tampers();
     cases.extend([
@@ -292,7 +302,7 @@ async fn refuses_tampered_assertions(app: TestApp, options_path: &str, verify_pa
         let sessions = app.sessions_of(&user).await;
         let counter = app.keys_of(&user).await[0].counter;
         let res = call(&app, verify_path, token, &forged).await;
-        assert_invalid(&res, case.name);
+        assert_rejected(&res, case.status, "invalid-request", case.name);
         assert_eq!(app.sessions_of(&user).await, sessions, "{}", case.name);
         assert_eq!(
             app.keys_of(&user).await[0].counter,
@@ -324,7 +334,7 @@ async fn signup_verify_refuses_tampered_registrations(app: TestApp) {
         let genuine = genuine_registration(&options.body).await;
         let forged = forged_registration(&options.body, case).await;
         let res = call(&app, "/signup/webauthn/verify", None, &forged).await;
-        assert_invalid(&res, case.name);
+        assert_rejected(&res, case.status, "invalid-request", case.name);
         assert!(no_user(&app, &email).await, "{}: no user", case.name);
         let handle = options.body["user"]["id"].as_str().unwrap();
         assert!(
@@ -349,7 +359,7 @@ async fn add_key_verify_refuses_tampered_registrations(app: TestApp) {
         let forged = forged_registration(&options.body, &case).await;
         let keys = app.keys_of(&user).await.len();
         let res = call(&app, "/user/webauthn/verify", token, &forged).await;
-        assert_invalid(&res, case.name);
+        assert_rejected(&res, case.status, "invalid-request", case.name);
         assert_eq!(
             app.keys_of(&user).await.len(),
             keys,

@@ -11,13 +11,12 @@ use async_graphql::{
     EmptySubscription, ErrorExtensions, InputValueError, InputValueResult, Scalar, ScalarType,
 };
 use axum::Json as AxumJson;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::extract::{Client, bearer_token, refuse_nul};
+use super::extract::{Body, Client, bearer_token, refuse_nul};
 use crate::auth::{AccessClaims, Error};
 use crate::model::Timestamp;
 
@@ -133,7 +132,7 @@ pub async fn handle(
     axum::Extension(schema): axum::Extension<Schema>,
     GraphqlBearer(claims): GraphqlBearer,
     Client(client): Client,
-    body: Bytes,
+    Body(body): Body,
 ) -> AxumJson<Value> {
     let claims = match claims {
         Ok(claims) => claims,
