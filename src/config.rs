@@ -10,18 +10,22 @@ use url::Url;
 
 use crate::model::RedirectUrl;
 
+mod claims;
 mod jwt;
 mod limits;
 mod mail;
+mod outgoing;
 mod password;
 mod ratelimit;
 mod webauthn;
 
+pub use claims::{CustomClaim, CustomClaimsConfig, HasuraEndpoint};
 pub use jwt::{JwtAlgorithm, JwtSecret, VerifyKey};
 use jwt::{jwt_settings, previous_keys};
 use limits::limits_settings;
 pub use limits::{LimitsConfig, MIN_HEADER_BYTES};
 pub use mail::{MailConfig, SmtpAuthMethod, SmtpConfig};
+pub use outgoing::OutgoingConfig;
 pub use password::PasswordConfig;
 use ratelimit::rate_limit_settings;
 pub use ratelimit::{Limit, RateLimitConfig};
@@ -105,6 +109,8 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     pub mail: MailConfig,
     pub password: PasswordConfig,
+    pub custom_claims: CustomClaimsConfig,
+    pub outgoing: OutgoingConfig,
 }
 
 /// Logging, metrics and shutdown: how the process runs, not what it answers.
@@ -294,6 +300,8 @@ impl Config {
         let rate_limits = rate_limit_settings(&mut v);
         let mail = mail::mail_settings(&mut v);
         let password = password::password_settings(&mut v);
+        let custom_claims = claims::custom_claims_settings(&mut v);
+        let outgoing = outgoing::outgoing_settings(&mut v);
 
         let config = Config {
             host,
@@ -335,6 +343,8 @@ impl Config {
             rate_limits,
             mail,
             password,
+            custom_claims,
+            outgoing,
         };
         if v.errors.is_empty() {
             Ok(config)
@@ -357,7 +367,8 @@ impl Config {
         format!(
             "listen={} prefix={:?} server_url={} client_url={} database={} jwt={} issuer={} \
              webauthn.enabled={} rp_id={} origins=[{}] uv={:?} elevated_claim={:?} \
-             email_verification_required={} anonymous={} signup_disabled={} playground={} {}",
+             email_verification_required={} anonymous={} signup_disabled={} playground={} \
+             custom_claims={} claims_from={} https_proxy={} {}",
             self.listen_addr(),
             self.api_prefix,
             self.server_url,
@@ -379,6 +390,12 @@ impl Config {
             self.anonymous_users_enabled,
             self.disable_signup,
             self.playground_enabled,
+            self.custom_claims.claims.len(),
+            match &self.custom_claims.hasura {
+                Some(hasura) => hasura.url.as_str(),
+                None => "user fields",
+            },
+            self.outgoing.https_proxy.is_some(),
             self.mail.summary(),
         )
     }
@@ -527,6 +544,14 @@ pub const VARIABLES: &[&str] = &[
     "LATCHKEY_HIBP_FAIL_OPEN",
     "LATCHKEY_BCRYPT_COST",
     "LATCHKEY_REVOKE_SESSIONS_ON_CREDENTIAL_CHANGE",
+    "AUTH_JWT_CUSTOM_CLAIMS",
+    "AUTH_JWT_CUSTOM_CLAIMS_DEFAULTS",
+    "HASURA_GRAPHQL_GRAPHQL_URL",
+    "HASURA_GRAPHQL_ADMIN_SECRET",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "SSL_CERT_FILE",
 ];
 
 #[cfg(test)]

@@ -144,9 +144,9 @@ pub fn crypto(user: &User, length: Duration) -> anyhow::Result<CryptoFloor> {
     let keys =
         TokenKeys::new(&config, &Secret::new(random_key_hex())).map_err(anyhow::Error::msg)?;
     let now = chrono::Utc::now();
-    let sample = keys.mint(user, false, RefreshTokenId::new_random(), now)?;
+    let sample = keys.mint(user, false, RefreshTokenId::new_random(), now, &[])?;
     let mint = || -> anyhow::Result<()> {
-        keys.mint(user, false, RefreshTokenId::new_random(), now)?;
+        keys.mint(user, false, RefreshTokenId::new_random(), now, &[])?;
         Ok(())
     };
     let check = || -> anyhow::Result<()> {

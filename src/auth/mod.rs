@@ -3,9 +3,11 @@
 
 pub(crate) mod audit;
 mod authenticators;
+mod claims;
 mod clock;
 mod error;
 mod hibp;
+mod outgoing;
 mod password;
 pub mod ratelimit;
 pub(crate) mod sessions;
@@ -57,6 +59,9 @@ pub struct Runtime {
     pub attestation: Option<webauthn::AttestationTrust>,
     /// Built from the SMTP settings, so `/change-env` can point at another mail server.
     pub mailer: Arc<dyn Mailer>,
+    /// The one client for outgoing HTTP (HIBP, Hasura), with the configured proxies and roots.
+    pub http: reqwest::Client,
+    pub(crate) custom_claims: claims::CustomClaims,
     /// A bcrypt hash at the configured cost that no password matches in practice: unknown
     /// accounts are verified against it, so they take as long as known ones.
     pub dummy_password_hash: String,
@@ -234,6 +239,8 @@ fn build_runtime(
         Some(mailer) => Arc::clone(mailer),
         None => crate::mail::from_config(&config)?,
     };
+    let http = outgoing::http_client(&config.outgoing)?;
+    let custom_claims = claims::CustomClaims::new(config.custom_claims.clone());
     let dummy_password_hash = bcrypt::hash(tokens::random_key_hex(), config.password.bcrypt_cost)
         .map_err(|e| format!("bcrypt: {e}"))?;
     Ok(Runtime {
@@ -242,6 +249,8 @@ fn build_runtime(
         webauthn,
         attestation,
         mailer,
+        http,
+        custom_claims,
         dummy_password_hash,
     })
 }

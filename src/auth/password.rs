@@ -62,7 +62,7 @@ impl Auth {
             return Err(Error::InvalidRequest("password too long"));
         }
         if rt.config.password.hibp_enabled {
-            hibp::check(&rt.config.password, password).await?;
+            hibp::check(&rt.http, &rt.config.password, password).await?;
         }
         Ok(())
     }
@@ -164,6 +164,7 @@ impl Auth {
             return Ok(None);
         };
         self.finish_session(&rt, user.to_user(), pending, SessionKind::SignUp)
+            .await
             .map(Some)
     }
 

@@ -80,8 +80,9 @@ impl Auth {
         PendingSession { row, token }
     }
 
-    /// Turns a stored refresh token into the Session response, minting the access token.
-    pub(crate) fn finish_session(
+    /// Turns a stored refresh token into the Session response, minting the access token with
+    /// the user's custom claims (one bounded GraphQL request when Hasura is configured).
+    pub(crate) async fn finish_session(
         &self,
         rt: &Runtime,
         user: User,
@@ -89,9 +90,10 @@ impl Auth {
         kind: SessionKind,
     ) -> Result<Session> {
         let elevated = kind == SessionKind::Elevate;
-        let access_token = rt
-            .tokens
-            .mint(&user, elevated, pending.row.id, pending.row.now)?;
+        let custom = rt.custom_claims.resolve(&rt.http, &user).await;
+        let access_token =
+            rt.tokens
+                .mint(&user, elevated, pending.row.id, pending.row.now, &custom)?;
         metrics::counter!("latchkey_sessions_issued_total", "kind" => kind.label()).increment(1);
         Ok(Session {
             access_token,
@@ -117,7 +119,7 @@ impl Auth {
             .await?;
         self.after_session_write(pending.row.now, event.is_some())
             .await?;
-        self.finish_session(rt, user, pending, kind)
+        self.finish_session(rt, user, pending, kind).await
     }
 
     /// `start_session` after a successful assertion: the key's new counter and flags are
@@ -141,7 +143,7 @@ impl Auth {
             .await?;
         self.after_session_write(pending.row.now, event.is_some())
             .await?;
-        self.finish_session(rt, user, pending, kind)
+        self.finish_session(rt, user, pending, kind).await
     }
 
     /// Expired rows are harmless but accumulate; about one new session in 256 clears a
@@ -199,6 +201,7 @@ impl Auth {
             token: new_token,
         };
         self.finish_session(&rt, user, pending, SessionKind::Refresh)
+            .await
     }
 
     /// `POST /signout` for one session: deletes that refresh token (any type), if it exists.
@@ -265,5 +268,6 @@ impl Auth {
         }
         self.after_session_write(now, true).await?;
         self.finish_session(&rt, user.to_user(), pending, SessionKind::Anonymous)
+            .await
     }
 }

@@ -311,7 +311,9 @@ impl Auth {
             self.record_credential_change(ctx, "email.changed", user.id)
                 .await?;
         }
-        let session = self.finish_session(rt, user, pending, SessionKind::Ticket)?;
+        let session = self
+            .finish_session(rt, user, pending, SessionKind::Ticket)
+            .await?;
         Ok((session, kind))
     }
 }

@@ -12,6 +12,9 @@ use super::error::{Error, Result};
 use crate::config::{Config, JwtAlgorithm};
 use crate::model::{RefreshTokenId, Secret, Timestamp, User, UserId};
 
+/// The claim that marks an elevated token: the user id again.
+const ELEVATED: &str = "x-hasura-auth-elevated";
+
 /// Signing and verification keys built once from `HASURA_GRAPHQL_JWT_SECRET` (and
 /// `LATCHKEY_JWT_PREVIOUS_KEYS`, which only verify).
 pub struct TokenKeys {
@@ -175,12 +178,14 @@ impl TokenKeys {
 
     /// Signs an access token for `user`; `elevated` adds `x-hasura-auth-elevated`.
     /// `session` becomes the `sid` claim (not Nhost's; Hasura ignores unknown claims).
+    /// `custom` claims join the namespace object but never replace a built-in one.
     pub fn mint(
         &self,
         user: &User,
         elevated: bool,
         session: RefreshTokenId,
         now: Timestamp,
+        custom: &[(String, String)],
     ) -> Result<String> {
         let iat = now.timestamp();
         let exp = iat.saturating_add(i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX));
@@ -193,7 +198,14 @@ impl TokenKeys {
             json!(user.is_anonymous.to_string()),
         );
         if elevated {
-            hasura.insert("x-hasura-auth-elevated".into(), json!(user.id.to_string()));
+            hasura.insert(ELEVATED.into(), json!(user.id.to_string()));
+        }
+        for (key, value) in custom {
+            // Nhost: lets a custom claim named `auth-elevated` into tokens minted without
+            // elevation; from a path the user can write (metadata), that forges elevation.
+            if key != ELEVATED && !hasura.contains_key(key) {
+                hasura.insert(key.clone(), json!(value));
+            }
         }
         let mut claims = Map::new();
         claims.insert(self.namespace.clone(), Value::Object(hasura));
@@ -237,7 +249,7 @@ impl TokenKeys {
         let user_id = Uuid::parse_str(sub).map_err(|_| Error::Unauthenticated)?;
         let elevated = claims
             .get(&self.namespace)
-            .and_then(|ns| ns.get("x-hasura-auth-elevated"))
+            .and_then(|ns| ns.get(ELEVATED))
             .and_then(Value::as_str)
             .is_some_and(|v| v == sub);
         let session_id = claims

@@ -310,3 +310,93 @@ fn auth_host_is_an_ip_address_every_interface_by_default() {
         assert!(err.contains("AUTH_HOST"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn custom_claims_parse_and_hasura_needs_both_variables() {
+    let c = config(&[
+        (
+            "AUTH_JWT_CUSTOM_CLAIMS",
+            r#"{"org-id":"metadata.org.id","b":"roles[].role"}"#,
+        ),
+        ("AUTH_JWT_CUSTOM_CLAIMS_DEFAULTS", r#"{"org-id":"none"}"#),
+        (
+            "HASURA_GRAPHQL_GRAPHQL_URL",
+            "http://hasura:8080/v1/graphql",
+        ),
+    ])
+    .unwrap();
+    let names: Vec<_> = c
+        .custom_claims
+        .claims
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, ["b", "org-id"]);
+    assert_eq!(c.custom_claims.defaults["org-id"], "none");
+    assert!(
+        c.custom_claims.hasura.is_none(),
+        "no admin secret: no Hasura"
+    );
+    let c = config(&[
+        (
+            "HASURA_GRAPHQL_GRAPHQL_URL",
+            "http://hasura:8080/v1/graphql",
+        ),
+        ("HASURA_GRAPHQL_ADMIN_SECRET", "hunter2"),
+    ])
+    .unwrap();
+    let hasura = c.custom_claims.hasura.unwrap();
+    assert_eq!(hasura.url.as_str(), "http://hasura:8080/v1/graphql");
+    assert_eq!(hasura.admin_secret.expose(), "hunter2");
+}
+
+#[test]
+fn bad_custom_claims_and_proxies_are_named() {
+    let err = config(&[
+        ("AUTH_JWT_CUSTOM_CLAIMS", r#"{"a":"m.d[?(@.v == )]"}"#),
+        ("AUTH_JWT_CUSTOM_CLAIMS_DEFAULTS", "[1]"),
+        ("HTTPS_PROXY", "ftp://user:pw@proxy"),
+    ])
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("AUTH_JWT_CUSTOM_CLAIMS: claim \"a\""),
+        "{text}"
+    );
+    assert!(text.contains("AUTH_JWT_CUSTOM_CLAIMS_DEFAULTS"), "{text}");
+    assert!(text.contains("HTTPS_PROXY"), "{text}");
+    assert!(
+        !text.contains("pw"),
+        "a proxy password is never echoed: {text}"
+    );
+    assert!(config(&[("AUTH_JWT_CUSTOM_CLAIMS", "not json")]).is_err());
+}
+
+#[test]
+fn proxies_and_extra_roots_are_read() {
+    let c = config(&[
+        ("https_proxy", "proxy.internal:3128"),
+        ("HTTP_PROXY", "http://proxy.internal:3129"),
+        ("no_proxy", "localhost,.internal,10.0.0.0/8"),
+        ("SSL_CERT_FILE", "/etc/ssl/corp.pem"),
+    ])
+    .unwrap();
+    let o = &c.outgoing;
+    assert_eq!(
+        o.https_proxy.as_ref().map(Url::as_str),
+        Some("http://proxy.internal:3128/")
+    );
+    assert_eq!(
+        o.http_proxy.as_ref().map(Url::as_str),
+        Some("http://proxy.internal:3129/")
+    );
+    assert_eq!(
+        o.no_proxy.as_deref(),
+        Some("localhost,.internal,10.0.0.0/8")
+    );
+    assert_eq!(
+        o.extra_roots_file.as_deref(),
+        Some(std::path::Path::new("/etc/ssl/corp.pem"))
+    );
+    assert!(config(&[]).unwrap().outgoing.https_proxy.is_none());
+}

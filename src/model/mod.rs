@@ -1,5 +1,6 @@
 //! Plain data shared by every layer: identifiers, users, keys, challenges, secrets. No I/O.
 
+mod claim_path;
 mod context;
 mod ids;
 mod redirect;
@@ -7,6 +8,7 @@ mod secret;
 mod user;
 mod webauthn;
 
+pub use claim_path::ClaimPath;
 pub use context::{AuditEntry, RequestContext, USER_AGENT_MAX};
 pub use ids::{ChallengeId, CredentialId, RefreshTokenId, SecurityKeyId, UserId};
 pub use redirect::RedirectUrl;

@@ -206,6 +206,7 @@ impl Auth {
             return Ok(None);
         };
         self.finish_session(&rt, user.to_user(), pending, SessionKind::SignUp)
+            .await
             .map(Some)
     }
 
