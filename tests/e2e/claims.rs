@@ -150,5 +150,19 @@ async fn a_failing_hasura_gives_defaults_only(app: TestApp) {
         assert_eq!(claims["x-hasura-default-role"], "anonymous", "{name}");
     }
     assert_eq!(broken.requests().len(), 1);
+
+    // An endpoint that accepts the connection and never answers: the token still comes, with
+    // the defaults, once the lookup's 3 s bound has passed.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1/graphql", silent.local_addr().unwrap());
+    app.change_env(&[("HASURA_GRAPHQL_GRAPHQL_URL", &url)])
+        .await;
+    let started = std::time::Instant::now();
+    let session = sign_in_anonymous_with(&app, json!({})).await;
+    let waited = started.elapsed();
+    assert!(waited < std::time::Duration::from_secs(8), "{waited:?}");
+    let claims = hasura_claims(session["accessToken"].as_str().unwrap());
+    assert_eq!(claims["x-hasura-plan"], "free");
+    drop(silent);
 }
 both_backends!(a_failing_hasura_gives_defaults_only);
