@@ -15,7 +15,9 @@ pub struct OutgoingConfig {
     pub http_proxy: Option<Url>,
     /// `NO_PROXY` (or `no_proxy`): hosts, domains, IPs and CIDR ranges reached directly.
     pub no_proxy: Option<String>,
-    /// `SSL_CERT_FILE`: a PEM bundle of root certificates trusted besides the system's.
+    /// `SSL_CERT_FILE`: a PEM bundle of root certificates. Given in the process environment it
+    /// also replaces the system store (rustls-native-certs reads it there, as OpenSSL does);
+    /// given through `/change-env` or a test's variables, it is added to the system store.
     pub extra_roots_file: Option<PathBuf>,
 }
 
