@@ -446,7 +446,8 @@ async function verifiedSignUp(browser, server, pageOrigin, sdk, store) {
       tab = await openPage(browser, ctx.consoleLines);
       ctx.close = async () => {
         await tab.context.close();
-        await server.changeEnv({});
+        // /change-env is a partial update (as upstream): put the key back explicitly.
+        await server.changeEnv({ AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED: "false" });
       };
       await tab.page.goto(`${pageOrigin}/${sdk}.html?auth=${encodeURIComponent(server.api)}`);
       const result = await sdkCall(tab.page, "signUp", email, { redirectTo: `${pageOrigin}/${sdk}.html` });

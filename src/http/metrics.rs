@@ -20,6 +20,9 @@ const LATENCY_BUCKETS: &[f64] = &[
 /// Pool wait buckets, seconds: an idle pool hands out a connection in microseconds.
 const ACQUIRE_BUCKETS: &[f64] = &[0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
 
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process-wide recorder. `metrics` records into one global recorder by design, so
 /// it is installed once per process (tests build many apps in one process).
 static RECORDER: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -42,6 +45,20 @@ pub fn handle() -> Option<PrometheusHandle> {
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
+            // The recorder keeps every histogram sample until they are folded into buckets,
+            // which only upkeep (or a scrape) does: without it, memory grew with the number of
+            // requests served while nothing scraped (68 MiB after the comparison benchmark's
+            // 1.9 million requests, issue #20). A thread, not a task: it outlives any runtime.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        upkeep.run_upkeep();
+                    }
+                })
+                .ok()?;
             Some(handle)
         })
         .clone()

@@ -90,3 +90,33 @@ async fn postgres_sweeps_plan_through_indexes(pool: PgPool) {
         assert!(plan.contains(index), "{sql}\ndoes not use {index}:\n{plan}");
     }
 }
+
+/// The store's pool closes its connections when the store goes: an idle connection must not
+/// keep the pool alive (it did once, and tests ran PostgreSQL out of connections).
+#[sqlx::test(migrator = "latchkey::store::postgres::MIGRATOR")]
+async fn postgres_store_closes_its_connections_when_dropped(pool: PgPool) {
+    use latchkey::store::ServerStore as _;
+    const OTHERS: &str = "SELECT count(*) FROM pg_stat_activity
+                           WHERE datname = current_database() AND application_name = 'latchkey'";
+    let others = || async {
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query_scalar::<_, i64>(OTHERS)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(others().await, 0);
+    let store = latchkey::store::postgres::PgStore::new(pool.clone())
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    assert!(others().await > 0, "the store holds a connection");
+    drop(store);
+    for _ in 0..50 {
+        if others().await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the dropped store's connections stayed open");
+}

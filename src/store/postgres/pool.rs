@@ -39,8 +39,9 @@ struct Inner {
     permits: Arc<Semaphore>,
     /// Ready connections, the most recently used last.
     idle: Mutex<Vec<Idle>>,
-    /// Connections open now, idle or not.
-    open: AtomicU32,
+    /// Connections open now, idle or not. Shared with the connections themselves, which must
+    /// not hold the pool (an idle connection holding it would keep it alive forever).
+    open: Arc<AtomicU32>,
     closed: AtomicBool,
 }
 
@@ -52,12 +53,12 @@ struct Idle {
 /// A connection that counts itself in `Inner::open` while it lives.
 struct Counted {
     conn: PgConnection,
-    pool: Arc<Inner>,
+    open: Arc<AtomicU32>,
 }
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        self.pool.open.fetch_sub(1, Ordering::Relaxed);
+        self.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -65,6 +66,7 @@ impl Drop for Counted {
 pub struct PooledConnection {
     conn: Option<Counted>,
     permit: Option<OwnedSemaphorePermit>,
+    pool: Arc<Inner>,
 }
 
 impl Pool {
@@ -77,12 +79,13 @@ impl Pool {
     ) -> Result<Self, StoreError> {
         let pool = Pool {
             inner: Arc::new(Inner {
-                options,
+                // Named in pg_stat_activity, for operators (and the test that the pool closes).
+                options: options.application_name("latchkey"),
                 max,
                 acquire_timeout,
                 permits: Arc::new(Semaphore::new(max.max(1) as usize)),
                 idle: Mutex::new(Vec::new()),
-                open: AtomicU32::new(0),
+                open: Arc::new(AtomicU32::new(0)),
                 closed: AtomicBool::new(false),
             }),
         };
@@ -107,10 +110,10 @@ impl Pool {
                 break;
             };
             if since.elapsed() < IDLE_CHECK_AFTER {
-                return Ok(PooledConnection::new(conn, permit));
+                return Ok(self.hand_out(conn, permit));
             }
             match tokio::time::timeout_at(deadline, conn.conn.ping()).await {
-                Ok(Ok(())) => return Ok(PooledConnection::new(conn, permit)),
+                Ok(Ok(())) => return Ok(self.hand_out(conn, permit)),
                 // Broken (the server restarted, a proxy dropped it): closed, try the next.
                 Ok(Err(_)) => continue,
                 Err(_) => return Err(StoreError::from_sqlx(sqlx::Error::PoolTimedOut)),
@@ -122,9 +125,9 @@ impl Pool {
                 inner.open.fetch_add(1, Ordering::Relaxed);
                 let conn = Counted {
                     conn,
-                    pool: inner.clone(),
+                    open: inner.open.clone(),
                 };
-                Ok(PooledConnection::new(conn, permit))
+                Ok(self.hand_out(conn, permit))
             }
             Ok(Err(err)) => Err(StoreError::from_sqlx(err)),
             Err(_) => Err(StoreError::from_sqlx(sqlx::Error::PoolTimedOut)),
@@ -156,11 +159,12 @@ impl Pool {
     }
 }
 
-impl PooledConnection {
-    fn new(conn: Counted, permit: OwnedSemaphorePermit) -> Self {
-        Self {
+impl Pool {
+    fn hand_out(&self, conn: Counted, permit: OwnedSemaphorePermit) -> PooledConnection {
+        PooledConnection {
             conn: Some(conn),
             permit: Some(permit),
+            pool: self.inner.clone(),
         }
     }
 }
@@ -189,7 +193,8 @@ impl Drop for PooledConnection {
         let (Some(mut conn), Some(permit)) = (self.conn.take(), self.permit.take()) else {
             return;
         };
-        if conn.pool.closed.load(Ordering::Relaxed) {
+        let pool = self.pool.clone();
+        if pool.closed.load(Ordering::Relaxed) {
             return;
         }
         // Ready (the usual case): no I/O, back at once. Interrupted: drained off the request
@@ -199,7 +204,7 @@ impl Drop for PooledConnection {
             flush.as_mut().poll(&mut Context::from_waker(Waker::noop()))
         };
         match polled {
-            Poll::Ready(Ok(())) => release(conn, permit),
+            Poll::Ready(Ok(())) => release(&pool, conn, permit),
             Poll::Ready(Err(_)) => {}
             // Outside a runtime (at exit) there is nothing to drain it with: it is closed.
             Poll::Pending => {
@@ -213,7 +218,7 @@ impl Drop for PooledConnection {
                     )
                     .await;
                     if matches!(drained, Ok(Ok(()))) {
-                        release(conn, permit);
+                        release(&pool, conn, permit);
                     }
                 });
             }
@@ -223,8 +228,7 @@ impl Drop for PooledConnection {
 
 /// Puts a ready connection back, before its permit is released, so a waiting caller finds it
 /// rather than opening another.
-fn release(conn: Counted, permit: OwnedSemaphorePermit) {
-    let pool = conn.pool.clone();
+fn release(pool: &Inner, conn: Counted, permit: OwnedSemaphorePermit) {
     if let Ok(mut idle) = pool.idle.lock() {
         idle.push(Idle {
             conn,
