@@ -6,6 +6,7 @@ mod authenticators;
 mod clock;
 mod error;
 mod hibp;
+mod outbox;
 mod password;
 pub mod ratelimit;
 pub(crate) mod sessions;
@@ -20,6 +21,7 @@ use std::sync::{Arc, RwLock};
 pub use authenticators::AuthenticatorNames;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use error::{Error, Result};
+pub use outbox::OutboxWorker;
 pub use password::{DeanonymizeMethod, PasswordSignIn};
 pub use sessions::Session;
 pub use signup::SignUpOptions;
@@ -57,6 +59,8 @@ pub struct Runtime {
     pub attestation: Option<webauthn::AttestationTrust>,
     /// Built from the SMTP settings, so `/change-env` can point at another mail server.
     pub mailer: Arc<dyn Mailer>,
+    /// Renders mails from the templates and sender configured.
+    pub composer: crate::mail::Composer,
     /// A bcrypt hash at the configured cost that no password matches in practice: unknown
     /// accounts are verified against it, so they take as long as known ones.
     pub dummy_password_hash: String,
@@ -234,6 +238,7 @@ fn build_runtime(
         Some(mailer) => Arc::clone(mailer),
         None => crate::mail::from_config(&config)?,
     };
+    let composer = crate::mail::composer_from_config(&config)?;
     let dummy_password_hash = bcrypt::hash(tokens::random_key_hex(), config.password.bcrypt_cost)
         .map_err(|e| format!("bcrypt: {e}"))?;
     Ok(Runtime {
@@ -242,6 +247,7 @@ fn build_runtime(
         webauthn,
         attestation,
         mailer,
+        composer,
         dummy_password_hash,
     })
 }

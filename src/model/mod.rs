@@ -2,13 +2,15 @@
 
 mod context;
 mod ids;
+mod mail;
 mod redirect;
 mod secret;
 mod user;
 mod webauthn;
 
 pub use context::{AuditEntry, RequestContext, USER_AGENT_MAX};
-pub use ids::{ChallengeId, CredentialId, RefreshTokenId, SecurityKeyId, UserId};
+pub use ids::{ChallengeId, CredentialId, MailId, RefreshTokenId, SecurityKeyId, UserId};
+pub use mail::OutboxMail;
 pub use redirect::RedirectUrl;
 pub use secret::Secret;
 pub use user::{NewUser, User};
