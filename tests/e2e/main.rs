@@ -22,6 +22,7 @@ mod limits;
 mod migrations;
 mod openapi;
 mod operability;
+mod outbox;
 mod password;
 mod playground;
 mod ratelimit;

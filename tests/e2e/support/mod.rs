@@ -3,6 +3,7 @@
 
 pub mod attestation;
 pub mod authenticator;
+pub mod fake_smtp;
 pub mod smtp;
 
 use std::sync::Arc;
