@@ -128,11 +128,13 @@ async fn a_hanging_server_costs_the_request_the_send_timeout(app: TestApp) {
     assert!(took < Duration::from_secs(5), "answered after {took:?}");
     assert_eq!(app.outbox_depth().await, 1);
 
+    server.wait_for_attempts(1).await;
     server.set_mode(Mode::Refuse(451));
     app.advance(LATER);
-    // A 4xx is temporary: the mail stays (wait for the worker's attempt to be recorded).
+    server.wait_for_attempts(2).await;
+    // A 4xx is temporary: the mail stays. (Its outcome is recorded just after the answer.)
     let user = user_id(&app, &email).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(app.outbox_depth().await, 1, "kept after a 4xx");
     assert_eq!(
         app.store.count_events("mail.failed", user).await.unwrap(),

@@ -2,6 +2,7 @@
 //! (optionally slowly), answers DATA with a code of the test's choice, or hangs. For the
 //! cases the shared sink cannot play: a slow, refusing or hanging mail server.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub struct FakeSmtp {
     pub port: u16,
     mode: Arc<Mutex<Mode>>,
     received: Arc<Mutex<Vec<String>>>,
+    /// DATA commands seen: attempts, whatever their outcome.
+    attempts: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -32,22 +35,38 @@ impl FakeSmtp {
         let port = listener.local_addr().unwrap().port();
         let mode = Arc::new(Mutex::new(mode));
         let received = Arc::new(Mutex::new(Vec::new()));
-        let (m, r) = (mode.clone(), received.clone());
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let (m, r, a) = (mode.clone(), received.clone(), attempts.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, m.clone(), r.clone()));
+                tokio::spawn(session(stream, m.clone(), r.clone(), a.clone()));
             }
         });
         FakeSmtp {
             port,
             mode,
             received,
+            attempts,
             task,
         }
     }
 
     pub fn set_mode(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
+    }
+
+    /// Attempts (DATA commands) so far.
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(Ordering::SeqCst)
+    }
+
+    /// Waits (bounded) until `n` attempts (DATA commands) have reached the server.
+    pub async fn wait_for_attempts(&self, n: usize) {
+        let start = std::time::Instant::now();
+        while self.attempts() < n {
+            assert!(start.elapsed() < Duration::from_secs(10), "{n} attempts");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The raw messages taken so far.
@@ -75,7 +94,12 @@ impl Drop for FakeSmtp {
     }
 }
 
-async fn session(stream: TcpStream, mode: Arc<Mutex<Mode>>, received: Arc<Mutex<Vec<String>>>) {
+async fn session(
+    stream: TcpStream,
+    mode: Arc<Mutex<Mode>>,
+    received: Arc<Mutex<Vec<String>>>,
+    attempts: Arc<AtomicUsize>,
+) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     let _ = write.write_all(b"220 fake ESMTP\r\n").await;
@@ -88,6 +112,7 @@ async fn session(stream: TcpStream, mode: Arc<Mutex<Mode>>, received: Arc<Mutex<
                 return;
             }
             "DATA" => {
+                attempts.fetch_add(1, Ordering::SeqCst);
                 let current = *mode.lock().unwrap();
                 if let Mode::Hang = current {
                     std::future::pending::<()>().await;
