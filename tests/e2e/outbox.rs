@@ -59,6 +59,20 @@ async fn smtp_down_during_sign_up_delivers_the_mail_later(app: TestApp) {
     sign_up(&app, &email).await;
     assert_eq!(app.outbox_depth().await, 1, "kept in the outbox");
     assert!(mails_to(&email).is_empty());
+    // The worker publishes the depth (a process-wide gauge: other tests' outboxes share it).
+    let started = std::time::Instant::now();
+    loop {
+        let url = format!("{}/metrics", app.base);
+        let text = app.client.get(url).send().await.unwrap().text().await;
+        if text.unwrap().contains("\nlatchkey_mail_outbox_depth ") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no depth gauge"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     app.change_env(&[("AUTH_SMTP_PORT", &smtp::port())]).await;
     app.advance(LATER);
