@@ -41,6 +41,13 @@ pub async fn open_store(
     })
 }
 
+/// The application built over an opened store: the router, and the domain it serves (whose
+/// outbox worker the caller starts: `auth::OutboxWorker::start(app.auth.clone())`).
+pub struct App {
+    pub router: axum::Router,
+    pub auth: Arc<Auth>,
+}
+
 /// Builds the whole application over an opened store: used by `main` and by tests. `mailer`
 /// replaces the one the configuration selects (SMTP, or files without `AUTH_SMTP_HOST`).
 pub async fn build(
@@ -49,11 +56,12 @@ pub async fn build(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     mailer: Option<Arc<dyn Mailer>>,
-) -> anyhow::Result<axum::Router> {
-    let auth = Auth::new(config, vars, store, clock, mailer)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    Ok(http::router(http::AppState {
-        auth: Arc::new(auth),
-    }))
+) -> anyhow::Result<App> {
+    let auth = Arc::new(
+        Auth::new(config, vars, store, clock, mailer)
+            .await
+            .map_err(anyhow::Error::msg)?,
+    );
+    let router = http::router(http::AppState { auth: auth.clone() });
+    Ok(App { router, auth })
 }

@@ -145,6 +145,9 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
         let metrics = latchkey::http::metrics_router(state.clone());
         tokio::spawn(async move { axum::serve(listener, metrics).await });
     }
+    // Every replica delivers the outbox; it starts before the listener, so mails left by a
+    // stopped or crashed process go out even before the first request.
+    let outbox = latchkey::auth::OutboxWorker::start(state.auth.clone());
     let app = latchkey::http::router(state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -174,6 +177,9 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
         () = server => {}
         () = deadline => tracing::warn!("shutdown timeout reached with requests still open"),
     }
+    // After the requests: their own attempts are done. A mail in hand is finished (at most
+    // LATCHKEY_MAIL_SEND_TIMEOUT); the rest stays in the outbox for the other replicas.
+    outbox.stop().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -8,6 +8,7 @@ mod clock;
 mod error;
 mod hibp;
 mod outgoing;
+mod outbox;
 mod password;
 pub mod ratelimit;
 pub(crate) mod sessions;
@@ -22,6 +23,7 @@ use std::sync::{Arc, RwLock};
 pub use authenticators::AuthenticatorNames;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use error::{Error, Result};
+pub use outbox::OutboxWorker;
 pub use password::{DeanonymizeMethod, PasswordSignIn};
 pub use sessions::Session;
 pub use signup::SignUpOptions;
@@ -62,6 +64,8 @@ pub struct Runtime {
     /// The one client for outgoing HTTP (HIBP, Hasura), with the configured proxies and roots.
     pub http: reqwest::Client,
     pub(crate) custom_claims: claims::CustomClaims,
+    /// Renders mails from the templates and sender configured.
+    pub composer: crate::mail::Composer,
     /// A bcrypt hash at the configured cost that no password matches in practice: unknown
     /// accounts are verified against it, so they take as long as known ones.
     pub dummy_password_hash: String,
@@ -241,6 +245,7 @@ fn build_runtime(
     };
     let http = outgoing::http_client(&config.outgoing)?;
     let custom_claims = claims::CustomClaims::new(config.custom_claims.clone());
+    let composer = crate::mail::composer_from_config(&config)?;
     let dummy_password_hash = bcrypt::hash(tokens::random_key_hex(), config.password.bcrypt_cost)
         .map_err(|e| format!("bcrypt: {e}"))?;
     Ok(Runtime {
@@ -251,6 +256,7 @@ fn build_runtime(
         mailer,
         http,
         custom_claims,
+        composer,
         dummy_password_hash,
     })
 }

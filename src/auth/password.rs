@@ -123,8 +123,16 @@ impl Auth {
         let needs_verification =
             rt.config.email_verification_required || rt.config.disable_new_users;
         let ticket = needs_verification.then(|| verification_ticket(now));
+        let user_id = UserId::new_random();
+        // No mail when new users start disabled: the ticket waits for an administrator.
+        let mail = match &ticket {
+            Some((clear, _, expires)) if !rt.config.disable_new_users => {
+                self.verification_mail(&rt, user_id, email, &signup, clear.clone(), *expires)
+            }
+            _ => None,
+        };
         let user = NewUser {
-            id: UserId::new_random(),
+            id: user_id,
             display_name: signup.display_name.clone(),
             avatar_url: gravatar_url(&rt.config, email),
             locale: signup.locale.clone(),
@@ -139,6 +147,7 @@ impl Auth {
                 .as_ref()
                 .map(|(_, stored, expires)| (stored.clone(), *expires)),
             password_hash: Some(password_hash),
+            mail,
             now,
         };
         let pending = (!needs_verification).then(|| self.pending_session(&rt, user.id, now));
@@ -157,10 +166,7 @@ impl Auth {
             return Err(Error::UserDisabled);
         }
         let Some(pending) = pending else {
-            if let Some((clear, _, _)) = ticket {
-                self.send_verification_mail(&rt, user.id, email, &signup, clear)
-                    .await?;
-            }
+            self.deliver_now(&rt, user.mail).await;
             return Ok(None);
         };
         self.finish_session(&rt, user.to_user(), pending, SessionKind::SignUp)
@@ -218,7 +224,7 @@ impl Auth {
             let (clear, stored, expires_at) =
                 new_ticket(TicketKind::MfaTotp, chrono::Duration::minutes(5), now);
             self.store
-                .set_ticket(user.id, &stored, expires_at, now)
+                .set_ticket(user.id, &stored, expires_at, now, None)
                 .await?;
             return Ok(PasswordSignIn::Mfa(clear));
         }
@@ -348,13 +354,6 @@ impl Auth {
             chrono::Duration::hours(1),
             now,
         );
-        if !self
-            .store
-            .set_new_email(user.id, new_email, &stored, expires_at, now)
-            .await?
-        {
-            return Err(Error::BadCredentials);
-        }
         let mail = TicketMail {
             template: Template::EmailConfirmChange,
             link_type: "emailConfirmChange",
@@ -365,7 +364,15 @@ impl Auth {
             redirect_to: &redirect_to,
             new_email: Some(new_email),
         };
-        self.mail_ticket(&rt, mail, clear).await;
+        let mail = self.ticket_mail(&rt, mail, clear, expires_at);
+        if !self
+            .store
+            .set_new_email(user.id, new_email, &stored, expires_at, now, mail.as_ref())
+            .await?
+        {
+            return Err(Error::BadCredentials);
+        }
+        self.deliver_now(&rt, mail).await;
         Ok(())
     }
 
@@ -396,6 +403,9 @@ impl Auth {
         let now = self.now();
         let needs_verification = rt.config.email_verification_required;
         let ticket = needs_verification.then(|| verification_ticket(now));
+        let mail = ticket.as_ref().and_then(|(clear, _, expires)| {
+            self.verification_mail(&rt, user.id, email, &signup, clear.clone(), *expires)
+        });
         let change = Deanonymize {
             email: email.to_owned(),
             password_hash,
@@ -409,6 +419,7 @@ impl Auth {
                 .as_ref()
                 .map(|(_, stored, expires)| (stored.clone(), *expires)),
             revoke_sessions: needs_verification,
+            mail,
             now,
         };
         match self.store.deanonymize(user.id, &change).await? {
@@ -418,10 +429,7 @@ impl Auth {
                 return Err(Error::EmailTaken);
             }
         }
-        if let Some((clear, _, _)) = ticket {
-            self.send_verification_mail(&rt, user.id, email, &signup, clear)
-                .await?;
-        }
+        self.deliver_now(&rt, change.mail).await;
         Ok(())
     }
 }

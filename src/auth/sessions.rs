@@ -253,6 +253,7 @@ impl Auth {
             metadata,
             ticket: None,
             password_hash: None,
+            mail: None,
             now,
         };
         let pending = self.pending_session(&rt, user.id, now);

@@ -9,7 +9,7 @@ use super::tickets::TicketMail;
 use super::{Auth, Runtime};
 use crate::config::Config;
 use crate::mail::Template;
-use crate::model::{Secret, Timestamp, User, UserId};
+use crate::model::{OutboxMail, Secret, Timestamp, User, UserId};
 
 /// Options as the client sends them; every field optional.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -250,17 +250,17 @@ pub(crate) fn verification_ticket(now: Timestamp) -> (Secret, String, Timestamp)
 }
 
 impl Auth {
-    /// Sends the `email-verify` mail with a link to `GET /verify`. Never fails on mail
-    /// delivery: the user row and its ticket are committed, and the mail can be asked for
-    /// again.
-    pub(crate) async fn send_verification_mail(
+    /// The `email-verify` mail with a link to `GET /verify`, rendered for the outbox, to be
+    /// stored with the user's ticket (valid until `expires_at`).
+    pub(crate) fn verification_mail(
         &self,
         rt: &Runtime,
         user_id: UserId,
         email: &str,
         signup: &ValidSignUp,
         ticket: Secret,
-    ) -> Result<()> {
+        expires_at: Timestamp,
+    ) -> Option<OutboxMail> {
         let mail = TicketMail {
             template: Template::EmailVerify,
             link_type: "emailVerify",
@@ -271,8 +271,7 @@ impl Auth {
             redirect_to: &signup.redirect_to,
             new_email: None,
         };
-        self.mail_ticket(rt, mail, ticket).await;
-        Ok(())
+        self.ticket_mail(rt, mail, ticket, expires_at)
     }
 }
 

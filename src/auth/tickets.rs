@@ -9,7 +9,7 @@ use super::signup::{checked_redirect, email_valid, redirect_allowed, user_email_
 use super::tokens::hash_refresh_token;
 use super::{Auth, Runtime, Session};
 use crate::mail::{Email, Template};
-use crate::model::{RedirectUrl, RequestContext, Secret, UserId};
+use crate::model::{OutboxMail, RedirectUrl, RequestContext, Secret, UserId};
 use crate::store::{TicketEffects, TicketRedemption, TicketSession};
 
 /// The kinds Nhost writes before the colon of a ticket.
@@ -106,11 +106,9 @@ pub(crate) struct TicketMail<'a> {
 }
 
 impl Auth {
-    /// Mails a link to `GET /verify` carrying `ticket`. A mail that cannot be handed over is
-    /// logged, not returned: the ticket is stored already, the user can ask again, and the
-    /// answer to the request must not depend on the mail server.
-    /// Stores a new ticket of `kind` for `user` (replacing any other) and mails its link.
-    /// Sends nothing when the user has no address or is gone.
+    /// Stores a new ticket of `kind` for `user` (replacing any other) with the mail carrying
+    /// its link, then makes the request's attempt at the mail (`deliver_now`). Stores and
+    /// sends nothing when the user has no address or is gone.
     pub(crate) async fn mail_new_ticket(
         &self,
         rt: &Runtime,
@@ -128,13 +126,6 @@ impl Auth {
         };
         let now = self.now();
         let (clear, stored, expires_at) = new_ticket(kind, ttl, now);
-        if !self
-            .store
-            .set_ticket(user.id, &stored, expires_at, now)
-            .await?
-        {
-            return Ok(());
-        }
         let mail = TicketMail {
             template,
             link_type,
@@ -145,11 +136,27 @@ impl Auth {
             redirect_to,
             new_email: None,
         };
-        self.mail_ticket(rt, mail, clear).await;
+        let mail = self.ticket_mail(rt, mail, clear, expires_at);
+        if !self
+            .store
+            .set_ticket(user.id, &stored, expires_at, now, mail.as_ref())
+            .await?
+        {
+            return Ok(());
+        }
+        self.deliver_now(rt, mail).await;
         Ok(())
     }
 
-    pub(crate) async fn mail_ticket(&self, rt: &Runtime, mail: TicketMail<'_>, ticket: Secret) {
+    /// The mail with a link to `GET /verify` carrying `ticket` (valid until `expires_at`),
+    /// rendered for the outbox; `None` when it cannot be built (logged as `mail.failed`).
+    pub(crate) fn ticket_mail(
+        &self,
+        rt: &Runtime,
+        mail: TicketMail<'_>,
+        ticket: Secret,
+        expires_at: crate::model::Timestamp,
+    ) -> Option<OutboxMail> {
         let mut link = rt.config.server_url.clone();
         let path = format!("{}/verify", link.path().trim_end_matches('/'));
         link.set_path(&path);
@@ -169,12 +176,7 @@ impl Auth {
             redirect_to: mail.redirect_to.to_owned(),
             new_email: mail.new_email.map(str::to_owned),
         };
-        if let Err(err) = rt.mailer.send(&email).await {
-            metrics::counter!("latchkey_mails_total", "outcome" => "failed").increment(1);
-            tracing::error!(event = "mail.failed", template = mail.template.name(),
-                            user_id = %mail.user_id, error = %err,
-                            "mail not sent; the user can ask for it again");
-        }
+        self.outbox_mail(rt, &email, expires_at)
     }
 
     /// `POST /user/email/send-verification-email`: a new `verifyEmail` ticket (replacing any

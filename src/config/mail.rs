@@ -2,6 +2,7 @@
 //! folder used when no SMTP server is configured.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use lettre::message::Mailbox;
 
@@ -19,6 +20,9 @@ pub struct MailConfig {
     pub templates_path: Option<PathBuf>,
     /// `LATCHKEY_MAIL_DIR`: where mails go without SMTP, for a developer to open.
     pub mail_dir: PathBuf,
+    /// `LATCHKEY_MAIL_SEND_TIMEOUT`: how long one attempt to hand a mail over may take, the
+    /// request's inline attempt included; past it the mail waits in the outbox.
+    pub send_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -90,11 +94,20 @@ pub(super) fn mail_settings(v: &mut Vars) -> MailConfig {
             path.display()
         ));
     }
+    let mut send_timeout = v.seconds("LATCHKEY_MAIL_SEND_TIMEOUT", 10);
+    if send_timeout.is_zero() {
+        send_timeout = v.bad(
+            "LATCHKEY_MAIL_SEND_TIMEOUT",
+            "must be at least 1 second",
+            Duration::from_secs(10),
+        );
+    }
     MailConfig {
         smtp,
         sender,
         templates_path,
         mail_dir: PathBuf::from(v.string("LATCHKEY_MAIL_DIR", "./latchkey-mail")),
+        send_timeout,
     }
 }
 
@@ -165,6 +178,12 @@ mod tests {
         let config = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
         assert!(config.mail.smtp.is_none());
         assert_eq!(config.mail.mail_dir, PathBuf::from("./latchkey-mail"));
+        assert_eq!(config.mail.send_timeout, Duration::from_secs(10));
+        assert!(
+            errors(&[("LATCHKEY_MAIL_SEND_TIMEOUT", "0")])
+                .iter()
+                .any(|e| e.starts_with("LATCHKEY_MAIL_SEND_TIMEOUT:"))
+        );
         assert_eq!(config.mail.sender.email.to_string(), "latchkey@localhost");
         assert!(config.mail.summary().starts_with("mail=files:"));
     }

@@ -7,41 +7,41 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use tokio::io::AsyncWriteExt as _;
 
-use super::{Composer, Email, MailError, Mailer};
+use super::{MailError, Mailer, build_message};
+use crate::model::OutboxMail;
 
 pub struct FileMailer {
     dir: PathBuf,
-    composer: Composer,
 }
 
 impl FileMailer {
-    pub fn new(dir: PathBuf, composer: Composer) -> Self {
-        FileMailer { dir, composer }
+    pub fn new(dir: PathBuf) -> Self {
+        FileMailer { dir }
     }
 }
 
 #[async_trait]
 impl Mailer for FileMailer {
-    async fn send(&self, email: &Email) -> Result<(), MailError> {
-        let (message, rendered) = self.composer.compose(email)?;
+    async fn deliver(&self, mail: &OutboxMail) -> Result<(), MailError> {
+        let message = build_message(mail)?;
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| delivery(&self.dir, &e))?;
         let stem = format!(
             "{}-{}-{}",
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
-            email.template.name(),
-            uuid::Uuid::new_v4().simple()
+            mail.template,
+            mail.id.as_uuid().simple()
         );
         let eml = self.dir.join(format!("{stem}.eml"));
         let html = self.dir.join(format!("{stem}.html"));
         write_private(&eml, &message.formatted()).await?;
-        write_private(&html, rendered.body.as_bytes()).await?;
+        write_private(&html, mail.body.expose().as_bytes()).await?;
         // The link signs its holder in: the log names the file, never the link or address.
         tracing::info!(
             event = "mail.written",
-            template = email.template.name(),
-            user_id = %email.user_id,
+            template = %mail.template,
+            user_id = %mail.user_id,
             path = %html.display(),
             "no SMTP configured (AUTH_SMTP_HOST): mail written to a file"
         );
@@ -63,24 +63,22 @@ async fn write_private(path: &Path, bytes: &[u8]) -> Result<(), MailError> {
 }
 
 fn delivery(path: &Path, err: &std::io::Error) -> MailError {
-    MailError::Delivery(format!("writing {}: {err}", path.display()))
+    MailError::Transient(format!("writing {}: {}", path.display(), err.kind()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::mail::{Template, Templates};
+    use crate::mail::{Composer, Email, Template, Templates};
     use crate::model::{Secret, UserId};
 
     #[tokio::test]
     async fn writes_eml_and_html() {
         let dir = std::env::temp_dir().join(format!("latchkey-mail-{}", uuid::Uuid::new_v4()));
         let config = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
-        let mailer = FileMailer::new(
-            dir.clone(),
-            Composer::new(&config, Templates::builtin("en")),
-        );
+        let mailer = FileMailer::new(dir.clone());
+        let composer = Composer::new(&config, Templates::builtin("en"));
         let link =
             "http://localhost:4000/verify?redirectTo=x&ticket=verifyEmail%3Aabc&type=emailVerify";
         let email = Email {
@@ -94,7 +92,14 @@ mod tests {
             redirect_to: "x".into(),
             new_email: None,
         };
-        mailer.send(&email).await.unwrap();
+        let mail = composer
+            .compose(
+                &email,
+                crate::model::MailId::new_random(),
+                chrono::Utc::now(),
+            )
+            .unwrap();
+        mailer.deliver(&mail).await.unwrap();
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

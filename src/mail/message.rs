@@ -7,6 +7,7 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use super::templates::{Rendered, TemplateVars, Templates};
 use super::{Email, MailError};
 use crate::config::Config;
+use crate::model::{MailId, OutboxMail, Secret, Timestamp};
 
 /// Everything a mailer needs to build messages; built from the configuration.
 pub struct Composer {
@@ -32,10 +33,18 @@ impl Composer {
         }
     }
 
-    /// Renders the mail's template and builds the message, with the `X-Ticket`,
-    /// `X-Redirect-To`, `X-Email-Template` and `X-Link` headers Nhost sends (its test suites
-    /// and mail hooks read them) and `X-SMTPAPI` when configured.
-    pub fn compose(&self, email: &Email) -> Result<(Message, Rendered), MailError> {
+    /// Renders the mail's template into the outbox form: `From`, `To`, subject, body and
+    /// the `X-Ticket`, `X-Redirect-To`, `X-Email-Template` and `X-Link` headers Nhost sends
+    /// (its test suites and mail hooks read them), plus `X-SMTPAPI` when configured. The
+    /// message is built once here, so a mail that cannot be built is never stored. The
+    /// outbox fields (`expires_at`, `next_attempt_at`, `attempts`) are the caller's: here
+    /// `now`, `now` and 0.
+    pub fn compose(
+        &self,
+        email: &Email,
+        id: MailId,
+        now: Timestamp,
+    ) -> Result<OutboxMail, MailError> {
         let vars = TemplateVars {
             link: email.link.expose(),
             display_name: &email.display_name,
@@ -48,42 +57,79 @@ impl Composer {
             client_url: &self.client_url,
             code: email.ticket.expose(),
         };
-        let rendered = self.templates.render(email.template, &email.locale, &vars);
-        let to: Mailbox = email
-            .to
-            .parse()
-            .map_err(|e| MailError::Build(format!("recipient: {e}")))?;
-        let mut builder = Message::builder()
-            .from(self.sender.clone())
-            .to(to)
-            .subject(rendered.subject.clone())
-            // Spelled as Nhost sends it (lettre's typed header would lower-case the charset).
-            .raw_header(header("Content-Type", "text/html; charset=UTF-8"))
-            .raw_header(header("X-Ticket", email.ticket.expose()))
-            .raw_header(header("X-Redirect-To", &email.redirect_to))
-            .raw_header(header("X-Email-Template", email.template.name()))
-            .raw_header(header("X-Link", email.link.expose()));
+        let rendered: Rendered = self.templates.render(email.template, &email.locale, &vars);
+        let mut headers = vec![
+            ("X-Ticket".to_owned(), email.ticket.expose().to_owned()),
+            ("X-Redirect-To".to_owned(), email.redirect_to.clone()),
+            (
+                "X-Email-Template".to_owned(),
+                email.template.name().to_owned(),
+            ),
+            ("X-Link".to_owned(), email.link.expose().to_owned()),
+        ];
         if let Some(smtpapi) = &self.x_smtpapi {
-            builder = builder.raw_header(header("X-SMTPAPI", smtpapi));
+            headers.push(("X-SMTPAPI".to_owned(), smtpapi.clone()));
         }
-        let message = builder
-            .body(rendered.body.clone())
-            .map_err(|e| MailError::Build(e.to_string()))?;
-        Ok((message, rendered))
+        let mail = OutboxMail {
+            id,
+            user_id: email.user_id,
+            template: email.template.name().to_owned(),
+            from: self.sender.to_string(),
+            to: email.to.clone(),
+            subject: rendered.subject,
+            headers,
+            body: Secret::new(rendered.body),
+            created_at: now,
+            expires_at: now,
+            next_attempt_at: now,
+            attempts: 0,
+        };
+        build_message(&mail)?;
+        Ok(mail)
     }
+}
+
+/// The MIME message of a rendered mail. The same every time for the same mail: `Message-ID`
+/// comes from the outbox id and `Date` from its creation, so a mail sent twice (a crash after
+/// the server took it) can be recognised as one.
+pub fn build_message(mail: &OutboxMail) -> Result<Message, MailError> {
+    let from: Mailbox = mail
+        .from
+        .parse()
+        .map_err(|e| MailError::Build(format!("sender: {e}")))?;
+    let to: Mailbox = mail
+        .to
+        .parse()
+        .map_err(|e| MailError::Build(format!("recipient: {e}")))?;
+    let message_id = format!("<{}@{}>", mail.id, from.email.domain());
+    let mut builder = Message::builder()
+        .message_id(Some(message_id))
+        .date(std::time::SystemTime::from(mail.created_at))
+        .from(from)
+        .to(to)
+        .subject(mail.subject.clone())
+        // Spelled as Nhost sends it (lettre's typed header would lower-case the charset).
+        .raw_header(header("Content-Type", "text/html; charset=UTF-8")?);
+    for (name, value) in &mail.headers {
+        builder = builder.raw_header(header(name, value)?);
+    }
+    builder
+        .body(mail.body.expose().to_owned())
+        .map_err(|e| MailError::Build(e.to_string()))
 }
 
 /// A custom header. Printable ASCII goes out as written, as Nhost sends it, so readers of
 /// `X-Link` get the URL itself; anything else (a line break could add headers) is
 /// RFC 2047-encoded by lettre.
-fn header(name: &'static str, value: &str) -> HeaderValue {
-    let name = HeaderName::new_from_ascii_str(name);
+fn header(name: &str, value: &str) -> Result<HeaderValue, MailError> {
+    let name = HeaderName::new_from_ascii(name.to_owned())
+        .map_err(|e| MailError::Build(format!("header name: {e}")))?;
     let plain = value.len() <= 900 && value.bytes().all(|b| (0x20..0x7f).contains(&b));
-    if plain {
+    Ok(if plain {
         HeaderValue::dangerous_new_pre_encoded(name, value.to_owned(), value.to_owned())
     } else {
         HeaderValue::new(name, value.to_owned())
-    }
+    })
 }
 
 #[cfg(test)]
@@ -122,7 +168,16 @@ mod tests {
             ("AUTH_SMTP_X_SMTPAPI_HEADER", r#"{"filters":{}}"#),
         ]);
         let mail = email("http://localhost:3000/");
-        let (message, rendered) = c.compose(&mail).unwrap();
+        let rendered = c
+            .compose(&mail, MailId::new_random(), chrono::Utc::now())
+            .unwrap();
+        let message = build_message(&rendered).unwrap();
+        let again = build_message(&rendered).unwrap();
+        assert_eq!(
+            message.formatted(),
+            again.formatted(),
+            "stable across attempts"
+        );
         let text = String::from_utf8(message.formatted()).unwrap();
         for line in [
             format!("X-Link: {}\r\n", mail.link.expose()),
@@ -137,22 +192,28 @@ mod tests {
         ] {
             assert!(text.contains(&line), "{line:?} in\n{text}");
         }
-        assert!(rendered.body.contains("&amp;ticket=verifyEmail"));
+        assert!(rendered.body.expose().contains("&amp;ticket=verifyEmail"));
+        let id = format!("Message-ID: <{}@example.test>\r\n", rendered.id);
+        assert!(text.contains(&id), "{text}");
     }
 
     #[test]
     fn header_injection_is_encoded_away() {
         let c = composer(&[]);
-        let (message, _) = c
-            .compose(&email("http://localhost:3000/\r\nBcc: victim@example.test"))
-            .unwrap();
-        let text = String::from_utf8(message.formatted()).unwrap();
+        let now = chrono::Utc::now();
+        let mail = email("http://localhost:3000/\r\nBcc: victim@example.test");
+        let rendered = c.compose(&mail, MailId::new_random(), now).unwrap();
+        let text = String::from_utf8(build_message(&rendered).unwrap().formatted()).unwrap();
         assert!(!text.contains("\r\nBcc:"), "{text}");
         assert!(
-            c.compose(&Email {
-                to: "not an address".into(),
-                ..email("http://localhost:3000/")
-            })
+            c.compose(
+                &Email {
+                    to: "not an address".into(),
+                    ..email("http://localhost:3000/")
+                },
+                MailId::new_random(),
+                now
+            )
             .is_err()
         );
     }

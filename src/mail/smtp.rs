@@ -1,35 +1,27 @@
-//! SMTP delivery over lettre. Sending returns once the message is built; delivery runs in a
-//! background task with bounded retries, so a slow or failing mail server never holds up or
-//! fails the request that caused the mail (its ticket is already stored, and the user can ask
-//! for the mail again).
+//! SMTP delivery over lettre: one attempt per call, its failure classified for the outbox
+//! (`auth::outbox`), which bounds the time and retries.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use tracing::Instrument as _;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use super::{Composer, Email, MailError, Mailer};
+use super::{MailError, Mailer, build_message};
 use crate::config::{SmtpAuthMethod, SmtpConfig};
-use crate::model::UserId;
+use crate::model::OutboxMail;
 
-/// Attempts per mail: 1 s, 2 s, 4 s, 8 s apart, so about a quarter of a minute of outage is
-/// bridged before the mail is given up (and logged as an error).
-const ATTEMPTS: u32 = 5;
-const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-/// Per SMTP command; lettre's default of a minute would keep dead connections around.
+/// Per SMTP command; the outbox bounds the whole attempt (`LATCHKEY_MAIL_SEND_TIMEOUT`).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
-    composer: Composer,
 }
 
 impl SmtpMailer {
     /// Builds the transport (no connection is made yet). Fails when TLS cannot be set up.
-    pub fn new(config: &SmtpConfig, composer: Composer) -> Result<Self, String> {
+    pub fn new(config: &SmtpConfig) -> Result<Self, String> {
         let tls_parameters = || {
             TlsParameters::new(config.host.clone())
                 .map_err(|e| format!("AUTH_SMTP_HOST: TLS setup for {}: {e}", config.host))
@@ -64,7 +56,6 @@ impl SmtpMailer {
         }
         Ok(SmtpMailer {
             transport: builder.build(),
-            composer,
         })
     }
 }
@@ -89,49 +80,27 @@ impl Mailer for SmtpMailer {
         }
     }
 
-    async fn send(&self, email: &Email) -> Result<(), MailError> {
-        let (message, _) = self.composer.compose(email)?;
-        let delivery = deliver(
-            self.transport.clone(),
-            message,
-            email.template.name(),
-            email.user_id,
-        );
-        tokio::spawn(delivery.instrument(tracing::Span::current()));
-        Ok(())
+    async fn deliver(&self, mail: &OutboxMail) -> Result<(), MailError> {
+        let message = build_message(mail)?;
+        match self.transport.send(message).await {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                // The server's words stay in this debug line: they can echo the address.
+                tracing::debug!(mail_id = %mail.id, error = %err, "SMTP attempt failed");
+                Err(classify(&err))
+            }
+        }
     }
 }
 
-/// Sends with exponential backoff; a permanent refusal (5xx) is not retried.
-async fn deliver(
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    message: Message,
-    template: &'static str,
-    user_id: UserId,
-) {
-    let mut backoff = FIRST_BACKOFF;
-    for attempt in 1..=ATTEMPTS {
-        let err = match transport.send(message.clone()).await {
-            Ok(_) => {
-                metrics::counter!("latchkey_mails_total", "outcome" => "sent").increment(1);
-                tracing::info!(event = "mail.sent", template, %user_id, attempt, "mail sent");
-                return;
-            }
-            Err(err) => err,
-        };
-        if err.is_permanent() || attempt == ATTEMPTS {
-            metrics::counter!("latchkey_mails_total", "outcome" => "failed").increment(1);
-            // Operators: check AUTH_SMTP_* and the relay's logs; the user can ask for the
-            // mail again (e.g. /user/email/send-verification-email).
-            tracing::error!(event = "mail.failed", template, %user_id, attempt,
-                            permanent = err.is_permanent(), error = %err, "mail given up");
-            return;
-        }
-        metrics::counter!("latchkey_mails_total", "outcome" => "retried").increment(1);
-        tracing::warn!(event = "mail.retry", template, %user_id, attempt, error = %err,
-                       retry_in_ms = backoff.as_millis() as u64, "mail not sent yet");
-        tokio::time::sleep(backoff).await;
-        backoff = backoff.saturating_mul(2);
+/// A 5xx is a refusal; anything else (no connection, TLS, a timeout, a 4xx) is worth
+/// another attempt. The text is the kind and code only.
+fn classify(err: &lettre::transport::smtp::Error) -> MailError {
+    match err.status() {
+        Some(code) if err.is_permanent() => MailError::Permanent(format!("smtp {code}")),
+        Some(code) => MailError::Transient(format!("smtp {code}")),
+        None if err.is_timeout() => MailError::Transient("smtp timeout".into()),
+        None => MailError::Transient("smtp connection failed".into()),
     }
 }
 

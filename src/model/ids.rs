@@ -48,6 +48,11 @@ uuid_id!(
     /// Row id of a pending WebAuthn ceremony.
     ChallengeId
 );
+uuid_id!(
+    /// Row id of a mail in the outbox, also the mail's `Message-ID`: stable across attempts,
+    /// so a receiver can recognise a mail sent twice (a crash after the server took it).
+    MailId
+);
 
 /// The authenticator's credential id: opaque bytes, base64url without padding on the wire
 /// and in `auth.user_security_keys.credential_id` (as Nhost stores it).

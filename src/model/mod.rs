@@ -3,6 +3,7 @@
 mod claim_path;
 mod context;
 mod ids;
+mod mail;
 mod redirect;
 mod secret;
 mod user;
@@ -10,7 +11,8 @@ mod webauthn;
 
 pub use claim_path::ClaimPath;
 pub use context::{AuditEntry, RequestContext, USER_AGENT_MAX};
-pub use ids::{ChallengeId, CredentialId, RefreshTokenId, SecurityKeyId, UserId};
+pub use ids::{ChallengeId, CredentialId, MailId, RefreshTokenId, SecurityKeyId, UserId};
+pub use mail::OutboxMail;
 pub use redirect::RedirectUrl;
 pub use secret::Secret;
 pub use user::{NewUser, User};

@@ -40,6 +40,8 @@ pub struct NewUser {
     pub ticket: Option<(String, Timestamp)>,
     /// bcrypt hash (`$2b$…`) for e-mail and password users.
     pub password_hash: Option<String>,
+    /// The mail carrying `ticket`, stored into the outbox with the user.
+    pub mail: Option<super::OutboxMail>,
     pub now: Timestamp,
 }
 

@@ -1,14 +1,17 @@
 //! The storage interface and its two backends. Expected outcomes (not found, conflicts) are
 //! in return types; `StoreError` only means the database failed.
 
+mod outbox;
 pub mod postgres;
 pub mod sqlite;
+
+pub use outbox::OutboxStore;
 
 use async_trait::async_trait;
 
 use crate::model::{
-    AuditEntry, Challenge, CredentialId, NewChallenge, NewSecurityKey, NewUser, Purpose,
-    RefreshTokenId, RequestContext, SecurityKey, SecurityKeyId, Timestamp, User, UserId,
+    AuditEntry, Challenge, CredentialId, NewChallenge, NewSecurityKey, NewUser, OutboxMail,
+    Purpose, RefreshTokenId, RequestContext, SecurityKey, SecurityKeyId, Timestamp, User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -145,8 +148,9 @@ pub trait UserStore: Send + Sync {
     /// The user with this e-mail, compared case-insensitively.
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
     /// Inserts the user, its roles and, when given, its first key, a refresh token and the
-    /// audit event recording it, together or not at all (also setting `last_seen` when a
-    /// session is created): one statement on PostgreSQL. On `Conflict` nothing is written.
+    /// audit event recording it, and `user.mail` into the outbox, together or not at all (also
+    /// setting `last_seen` when a session is created): one statement on PostgreSQL. On
+    /// `Conflict` nothing is written.
     async fn create_user(
         &self,
         user: &NewUser,
@@ -349,6 +353,8 @@ pub struct Deanonymize {
     pub ticket: Option<(String, Timestamp)>,
     /// Delete the user's refresh tokens (the anonymous sessions).
     pub revoke_sessions: bool,
+    /// The mail carrying `ticket`, into the outbox in the same transaction.
+    pub mail: Option<OutboxMail>,
     pub now: Timestamp,
 }
 
@@ -376,7 +382,8 @@ pub trait PasswordStore: Send + Sync {
         now: Timestamp,
     ) -> Result<Option<UserId>, StoreError>;
     /// Stores `new_email` and its `emailConfirmChange:` ticket on the user (replacing any
-    /// other ticket). False when there is no such user.
+    /// other ticket), and `mail` into the outbox, together: one statement on PostgreSQL.
+    /// False when there is no such user, and nothing is written.
     async fn set_new_email(
         &self,
         user_id: UserId,
@@ -384,6 +391,7 @@ pub trait PasswordStore: Send + Sync {
         ticket_hash: &str,
         expires_at: Timestamp,
         now: Timestamp,
+        mail: Option<&OutboxMail>,
     ) -> Result<bool, StoreError>;
     /// Turns the anonymous user `user_id` into a regular one with an e-mail and password,
     /// replacing its roles, in one transaction. `Conflict(Email)`: the address is taken and
@@ -399,14 +407,16 @@ pub trait PasswordStore: Send + Sync {
 /// Tickets are stored as `<kind>:<sha256 hex>`, never in clear.
 #[async_trait]
 pub trait TicketStore: Send + Sync {
-    /// Replaces the user's ticket, whatever its kind, so earlier links stop working.
-    /// False when there is no such user.
+    /// Replaces the user's ticket, whatever its kind, so earlier links stop working, and
+    /// stores `mail` (the mail carrying it) into the outbox, together: one statement on
+    /// PostgreSQL. False when there is no such user, and nothing is written.
     async fn set_ticket(
         &self,
         user_id: UserId,
         ticket_hash: &str,
         expires_at: Timestamp,
         now: Timestamp,
+        mail: Option<&OutboxMail>,
     ) -> Result<bool, StoreError>;
     /// In one transaction: clears the ticket `ticket_hash` if it is unexpired at
     /// `session.now` and its user is enabled, marks that user's e-mail verified, applies
@@ -474,6 +484,7 @@ pub trait Store:
     + PasswordStore
     + ServerStore
     + AuditStore
+    + OutboxStore
 {
 }
 impl<
@@ -484,7 +495,8 @@ impl<
         + TicketStore
         + PasswordStore
         + ServerStore
-        + AuditStore,
+        + AuditStore
+        + OutboxStore,
 > Store for T
 {
 }

@@ -24,6 +24,7 @@ mod migrations;
 mod openapi;
 mod operability;
 mod outgoing;
+mod outbox;
 mod password;
 mod playground;
 mod ratelimit;

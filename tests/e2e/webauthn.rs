@@ -102,8 +102,8 @@ async fn signup_with_verification_sends_mail_and_returns_no_session(app: TestApp
     let sent = app.mailer.sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "ver@example.test");
-    assert_eq!(sent[0].template.name(), "email-verify");
-    let link = sent[0].link.expose();
+    assert_eq!(sent[0].template, "email-verify");
+    let link = sent[0].header("X-Link").unwrap();
     assert!(
         link.contains("/verify?") && link.contains("ticket=verifyEmail"),
         "{link}"

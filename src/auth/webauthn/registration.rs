@@ -157,6 +157,14 @@ impl Auth {
         let needs_verification =
             rt.config.email_verification_required || rt.config.disable_new_users;
         let ticket = needs_verification.then(|| verification_ticket(now));
+        // No mail when new users start disabled: the ticket waits for an administrator.
+        let mail = match &ticket {
+            Some((clear, _, expires)) if !rt.config.disable_new_users => {
+                let (email, clear) = (&state.email, clear.clone());
+                self.verification_mail(&rt, user_id, email, &signup, clear, *expires)
+            }
+            _ => None,
+        };
         let user = NewUser {
             id: user_id,
             display_name: signup.display_name.clone(),
@@ -173,6 +181,7 @@ impl Auth {
                 .as_ref()
                 .map(|(_, stored, expires)| (stored.clone(), *expires)),
             password_hash: None,
+            mail,
             now,
         };
         let pending = (!needs_verification).then(|| self.pending_session(&rt, user_id, now));
@@ -199,10 +208,7 @@ impl Auth {
             return Err(Error::UserDisabled);
         }
         let Some(pending) = pending else {
-            if let Some((clear, _, _)) = ticket {
-                self.send_verification_mail(&rt, user_id, &state.email, &signup, clear)
-                    .await?;
-            }
+            self.deliver_now(&rt, user.mail).await;
             return Ok(None);
         };
         self.finish_session(&rt, user.to_user(), pending, SessionKind::SignUp)

@@ -3,6 +3,7 @@
 mod audit;
 mod challenges;
 mod keys;
+mod outbox;
 mod passwords;
 mod pool;
 mod server;

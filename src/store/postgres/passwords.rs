@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{PgStore, db, is_unique_violation};
-use crate::model::{Timestamp, UserId};
+use crate::model::{OutboxMail, Timestamp, UserId};
 use crate::store::{Conflict, Deanonymize, Inserted, PasswordStore, Revoke, StoreError};
 
 // `updated_at` is set by Nhost's trigger on auth.users.
@@ -19,8 +19,15 @@ const RESET_WITH_TICKET: &str = "
     UPDATE auth.users SET ticket = NULL, ticket_expires_at = $3, password_hash = $2
      WHERE ticket = $1 AND ticket_expires_at > $3 AND NOT disabled
  RETURNING id";
-const SET_NEW_EMAIL: &str = "
-    UPDATE auth.users SET new_email = $2, ticket = $3, ticket_expires_at = $4 WHERE id = $1";
+// The ticket and the mail carrying it, in one statement: no mail without its ticket.
+const SET_NEW_EMAIL: &str = concat!(
+    "WITH ticketed AS (
+        UPDATE auth.users SET new_email = $2, ticket = $3, ticket_expires_at = $4 WHERE id = $1
+     RETURNING id
+    ), queued AS (",
+    super::outbox::insert_mail!("ticketed,", "$5"),
+    ") SELECT count(*) FROM ticketed"
+);
 const DEANONYMIZE: &str = "
     UPDATE auth.users SET email = $2, password_hash = $3, display_name = $4, avatar_url = $5,
                           locale = $6, default_role = $7, metadata = $8, ticket = $9,
@@ -110,16 +117,18 @@ impl PasswordStore for PgStore {
         ticket_hash: &str,
         expires_at: Timestamp,
         _now: Timestamp,
+        mail: Option<&OutboxMail>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(SET_NEW_EMAIL)
+        let updated: i64 = sqlx::query_scalar(SET_NEW_EMAIL)
             .bind(user_id.as_uuid())
             .bind(new_email)
             .bind(ticket_hash)
             .bind(expires_at)
-            .execute(&mut *self.conn().await?)
+            .bind(super::outbox::mail_json(mail))
+            .fetch_one(&mut *self.conn().await?)
             .await
             .map_err(db)?;
-        Ok(done.rows_affected() > 0)
+        Ok(updated > 0)
     }
 
     async fn deanonymize(
@@ -171,6 +180,13 @@ impl PasswordStore for PgStore {
         }
         if d.revoke_sessions {
             revoke(&mut tx, user_id, None).await?;
+        }
+        if d.mail.is_some() {
+            sqlx::query(super::outbox::INSERT_MAIL)
+                .bind(super::outbox::mail_json(d.mail.as_ref()))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
         Ok(Inserted::New(true))

@@ -3,12 +3,19 @@ use sqlx::Connection as _;
 use uuid::Uuid;
 
 use super::{PgStore, db, is_unique_violation};
-use crate::model::{Timestamp, UserId};
+use crate::model::{OutboxMail, Timestamp, UserId};
 use crate::store::{
     NewRefreshToken, StoreError, TicketEffects, TicketRedemption, TicketSession, TicketStore,
 };
 
-const SET_TICKET: &str = "UPDATE auth.users SET ticket = $2, ticket_expires_at = $3 WHERE id = $1";
+// The ticket and the mail carrying it, in one statement: no mail without its ticket.
+const SET_TICKET: &str = concat!(
+    "WITH ticketed AS (
+        UPDATE auth.users SET ticket = $2, ticket_expires_at = $3 WHERE id = $1 RETURNING id
+    ), queued AS (",
+    super::outbox::insert_mail!("ticketed,", "$4"),
+    ") SELECT count(*) FROM ticketed"
+);
 // Single use: the row lock taken by UPDATE makes a concurrent redemption wait and then miss.
 const REDEEM: &str = "
     UPDATE auth.users SET ticket = NULL, ticket_expires_at = $2, email_verified = true, last_seen = $2
@@ -33,16 +40,18 @@ impl TicketStore for PgStore {
         ticket_hash: &str,
         expires_at: Timestamp,
         _now: Timestamp,
+        mail: Option<&OutboxMail>,
     ) -> Result<bool, StoreError> {
         // `updated_at` is set by Nhost's trigger on auth.users.
-        let done = sqlx::query(SET_TICKET)
+        let updated: i64 = sqlx::query_scalar(SET_TICKET)
             .bind(user_id.as_uuid())
             .bind(ticket_hash)
             .bind(expires_at)
-            .execute(&mut *self.conn().await?)
+            .bind(super::outbox::mail_json(mail))
+            .fetch_one(&mut *self.conn().await?)
             .await
             .map_err(db)?;
-        Ok(done.rows_affected() > 0)
+        Ok(updated > 0)
     }
 
     async fn redeem_ticket(

@@ -81,8 +81,8 @@ impl From<UserRow> for User {
     }
 }
 
-// The user, its roles and, when given, its first key, its first session and the audit event,
-// in one statement: one round trip, one commit, all or nothing. The optional parts insert
+// The user, its roles and, when given, its first key, its first session, the audit event and
+// the mail carrying its ticket, in one statement: one round trip, one commit, all or nothing. The optional parts insert
 // nothing when their key value is bound as NULL.
 const INSERT_USER: &str = concat!(
     "WITH new_user AS (
@@ -104,7 +104,9 @@ const INSERT_USER: &str = concat!(
         SELECT $28, $2, $29, id, 'regular', $30 FROM new_user WHERE $30::text IS NOT NULL
     ), ",
     super::audit_cte!("$2", "$31", "$32", "$33", "$34", "$35"),
-    " SELECT count(*) FROM new_user"
+    ", queued AS (",
+    super::outbox::insert_mail!("new_user,", "$36"),
+    ") SELECT count(*) FROM new_user"
 );
 /// The unique constraint on `auth.user_security_keys.credential_id` (Nhost's name).
 const CREDENTIAL_ID_KEY: &str = "user_security_key_credential_id_key";
@@ -166,6 +168,7 @@ impl UserStore for PgStore {
             .bind(session.map(|s| s.expires_at))
             .bind(session.map(|s| s.hash.as_str()));
         let inserted = super::bind_event(query, event)
+            .bind(super::outbox::mail_json(user.mail.as_ref()))
             .execute(&mut *self.conn().await?)
             .await;
         match inserted {

@@ -4,7 +4,7 @@ use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use super::{BEGIN_WRITE, SqliteStore, db, is_unique_violation, millis};
-use crate::model::{Timestamp, UserId};
+use crate::model::{OutboxMail, Timestamp, UserId};
 use crate::store::{Conflict, Deanonymize, Inserted, PasswordStore, Revoke, StoreError};
 
 const PASSWORD_HASH_OF: &str = "SELECT password_hash FROM users WHERE id = $1";
@@ -111,17 +111,26 @@ impl PasswordStore for SqliteStore {
         ticket_hash: &str,
         expires_at: Timestamp,
         now: Timestamp,
+        mail: Option<&OutboxMail>,
     ) -> Result<bool, StoreError> {
+        // The ticket and the mail carrying it, together: no mail without its ticket.
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
         let done = sqlx::query(SET_NEW_EMAIL)
             .bind(user_id.as_uuid())
             .bind(new_email)
             .bind(ticket_hash)
             .bind(millis(expires_at))
             .bind(millis(now))
-            .execute(&mut *self.conn().await?)
+            .execute(&mut *tx)
             .await
             .map_err(db)?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        super::outbox::insert_mail_if(&mut tx, mail).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn deanonymize(
@@ -177,6 +186,7 @@ impl PasswordStore for SqliteStore {
         if d.revoke_sessions {
             revoke(&mut tx, user_id, None).await?;
         }
+        super::outbox::insert_mail_if(&mut tx, d.mail.as_ref()).await?;
         tx.commit().await.map_err(db)?;
         Ok(Inserted::New(true))
     }

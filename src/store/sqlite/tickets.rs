@@ -3,7 +3,7 @@ use sqlx::Connection as _;
 use uuid::Uuid;
 
 use super::{BEGIN_WRITE, SqliteStore, db, is_unique_violation, millis};
-use crate::model::{Timestamp, UserId};
+use crate::model::{OutboxMail, Timestamp, UserId};
 use crate::store::{
     NewRefreshToken, StoreError, TicketEffects, TicketRedemption, TicketSession, TicketStore,
 };
@@ -34,16 +34,25 @@ impl TicketStore for SqliteStore {
         ticket_hash: &str,
         expires_at: Timestamp,
         now: Timestamp,
+        mail: Option<&OutboxMail>,
     ) -> Result<bool, StoreError> {
+        // The ticket and the mail carrying it, together: no mail without its ticket.
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
         let done = sqlx::query(SET_TICKET)
             .bind(user_id.as_uuid())
             .bind(ticket_hash)
             .bind(millis(expires_at))
             .bind(millis(now))
-            .execute(&mut *self.conn().await?)
+            .execute(&mut *tx)
             .await
             .map_err(db)?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        super::outbox::insert_mail_if(&mut tx, mail).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn redeem_ticket(

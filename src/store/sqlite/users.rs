@@ -165,6 +165,7 @@ impl UserStore for SqliteStore {
         super::server::insert_event_if(&mut tx, event)
             .await
             .map_err(db)?;
+        super::outbox::insert_mail_if(&mut tx, user.mail.as_ref()).await?;
         tx.commit().await.map_err(db)?;
         Ok(Inserted::New(user.id))
     }

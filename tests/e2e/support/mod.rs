@@ -4,12 +4,13 @@
 pub mod attestation;
 pub mod authenticator;
 pub mod fake_http;
+pub mod fake_smtp;
 pub mod smtp;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey::auth::TestClock;
+use latchkey::auth::{OutboxWorker, TestClock};
 use latchkey::config::Config;
 use latchkey::mail::RecordingMailer;
 use latchkey::model::UserId;
@@ -45,6 +46,8 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub clock: Arc<TestClock>,
     pub mailer: Arc<RecordingMailer>,
+    /// The HTTP server task and the outbox worker, until `stop` or `kill`.
+    running: std::sync::Mutex<Option<(tokio::task::JoinHandle<()>, OutboxWorker)>>,
 }
 
 /// A JSON response: status and body (`Value::Null` when the body is empty or not JSON).
@@ -116,8 +119,9 @@ impl TestApp {
         let app = latchkey::build(config, vars, store.clone(), clock.clone(), chosen)
             .await
             .expect("app builds");
-        tokio::spawn(async move {
-            latchkey::http::serve(listener, app, &limits, std::future::pending()).await
+        let outbox = OutboxWorker::start(app.auth.clone());
+        let server = tokio::spawn(async move {
+            latchkey::http::serve(listener, app.router, &limits, std::future::pending()).await
         });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -129,6 +133,45 @@ impl TestApp {
             store,
             clock,
             mailer,
+            running: std::sync::Mutex::new(Some((server, outbox))),
+        }
+    }
+
+    /// Stops serving, and stops the outbox worker once its mail in hand is done.
+    pub async fn stop(&self) {
+        let running = self.running.lock().unwrap().take();
+        if let Some((server, outbox)) = running {
+            server.abort();
+            outbox.stop().await;
+        }
+    }
+
+    /// Stops everything at once, mid-request or mid-send, as a crash would.
+    pub fn kill(&self) {
+        if let Some((server, outbox)) = self.running.lock().unwrap().take() {
+            server.abort();
+            outbox.abort();
+        }
+    }
+
+    /// Mails in the outbox.
+    pub async fn outbox_depth(&self) -> u64 {
+        self.store.outbox_depth().await.unwrap()
+    }
+
+    /// Waits (bounded) until the outbox is empty.
+    pub async fn wait_for_empty_outbox(&self) {
+        let start = std::time::Instant::now();
+        loop {
+            let depth = self.outbox_depth().await;
+            if depth == 0 {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{depth} mails still in the outbox"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

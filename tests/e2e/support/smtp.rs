@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
-/// How long a mail may take to arrive: delivery runs in the background.
+/// How long a mail may take to arrive: it is there when the request answers, unless the
+/// outbox worker had to retry it.
 const MAIL_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn env(name: &str) -> String {
