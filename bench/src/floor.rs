@@ -535,6 +535,7 @@ async fn sign_up(store: &dyn Store, sample: &Sample) -> anyhow::Result<UserId> {
         roles: u.roles.clone(),
         metadata: u.metadata.clone(),
         ticket: None,
+        mail: None,
         password_hash: None,
         now: chrono::Utc::now(),
     };
