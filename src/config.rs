@@ -89,6 +89,12 @@ pub struct Config {
     pub disable_signup: bool,
     pub disable_new_users: bool,
     pub anonymous_users_enabled: bool,
+    /// `POST /signin/passwordless/email` (magic links).
+    pub passwordless_email_enabled: bool,
+    /// `POST /signin/otp/email` and its verify.
+    pub otp_email_enabled: bool,
+    /// How long a magic link or one-time code stays valid (`LATCHKEY_OTP_TTL`).
+    pub otp_ttl: Duration,
     pub email_verification_required: bool,
     pub require_elevated_claim: ElevationMode,
     pub conceal_errors: bool,
@@ -324,6 +330,9 @@ impl Config {
             disable_signup: v.bool("AUTH_DISABLE_SIGNUP", false),
             disable_new_users: v.bool("AUTH_DISABLE_NEW_USERS", false),
             anonymous_users_enabled: v.bool("AUTH_ANONYMOUS_USERS_ENABLED", false),
+            passwordless_email_enabled: v.bool("AUTH_EMAIL_PASSWORDLESS_ENABLED", false),
+            otp_email_enabled: v.bool("AUTH_OTP_EMAIL_ENABLED", false),
+            otp_ttl: v.seconds("LATCHKEY_OTP_TTL", 600),
             email_verification_required: v.bool("AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED", true),
             require_elevated_claim,
             conceal_errors: v.bool("AUTH_CONCEAL_ERRORS", false),
@@ -482,6 +491,9 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_DISABLE_SIGNUP",
     "AUTH_DISABLE_NEW_USERS",
     "AUTH_ANONYMOUS_USERS_ENABLED",
+    "AUTH_EMAIL_PASSWORDLESS_ENABLED",
+    "AUTH_OTP_EMAIL_ENABLED",
+    "LATCHKEY_OTP_TTL",
     "AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED",
     "AUTH_REQUIRE_ELEVATED_CLAIM",
     "AUTH_CONCEAL_ERRORS",

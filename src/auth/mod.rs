@@ -10,6 +10,7 @@ mod hibp;
 mod outbox;
 mod outgoing;
 mod password;
+mod passwordless;
 pub mod ratelimit;
 pub(crate) mod sessions;
 mod signup;

@@ -392,9 +392,15 @@ impl Auth {
         if !user.is_anonymous {
             return Err(Error::UserNotAnonymous);
         }
-        // Magic links are a later issue: the passwordless method is disabled until then.
         if method == DeanonymizeMethod::Passwordless {
-            return Err(Error::EndpointDisabled);
+            // Upstream ignores AUTH_EMAIL_PASSWORDLESS_ENABLED here; the flag covers every
+            // way to get a magic link.
+            if !rt.config.passwordless_email_enabled {
+                return Err(Error::EndpointDisabled);
+            }
+            return self
+                .deanonymize_passwordless(&rt, user.id, email, &options)
+                .await;
         }
         let password = password.ok_or(Error::InvalidRequest("password"))?;
         let (signup, password_hash) = self
@@ -408,7 +414,7 @@ impl Auth {
         });
         let change = Deanonymize {
             email: email.to_owned(),
-            password_hash,
+            password_hash: Some(password_hash),
             display_name: signup.display_name.clone(),
             avatar_url: gravatar_url(&rt.config, email),
             locale: signup.locale.clone(),

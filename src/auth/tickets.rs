@@ -9,7 +9,7 @@ use super::signup::{checked_redirect, email_valid, redirect_allowed, user_email_
 use super::tokens::hash_refresh_token;
 use super::{Auth, Runtime, Session};
 use crate::mail::{Email, Template};
-use crate::model::{OutboxMail, RedirectUrl, RequestContext, Secret, UserId};
+use crate::model::{CodeKind, OutboxMail, RedirectUrl, RequestContext, Secret, UserId};
 use crate::store::{TicketEffects, TicketRedemption, TicketSession};
 
 /// The kinds Nhost writes before the colon of a ticket.
@@ -266,9 +266,21 @@ impl Auth {
         ticket: &str,
     ) -> Result<(Session, TicketKind)> {
         let revoke = rt.config.password.revoke_sessions_on_change;
-        // Magic-link tickets belong to a flow not built yet, and `mfaTotp:` ones to
-        // `/signin/mfa/totp`: refused like unknown ones, and left in place.
+        // `mfaTotp:` tickets belong to `/signin/mfa/totp`: refused like unknown ones, and
+        // left in place. Magic links live in their own table, hashed whole.
         let (kind, stored, effects) = match stored_ticket(ticket) {
+            Some((TicketKind::PasswordlessEmail, _)) => {
+                let hash = hash_refresh_token(ticket);
+                let result = self
+                    .redeem_code(rt, CodeKind::MagicLink, None, &hash)
+                    .await;
+                let who = result.as_ref().ok().map(|s| s.user.id);
+                match &result {
+                    Ok(_) => self.audit_signin(ctx, "magic-link", who, Ok(())).await,
+                    Err(err) => self.audit_signin(ctx, "magic-link", who, Err(err)).await,
+                }
+                return result.map(|session| (session, TicketKind::PasswordlessEmail));
+            }
             Some((kind @ (TicketKind::VerifyEmail | TicketKind::PasswordReset), stored)) => {
                 (kind, stored, TicketEffects::default())
             }

@@ -1,5 +1,5 @@
 //! Nhost's template layout, `<dir>/<locale>/<template>/{subject.txt,body.html}`, with `${name}`
-//! variables. The English templates are built in; files under `AUTH_EMAIL_TEMPLATES_PATH`
+//! variables. The English and French templates are built in; files under `AUTH_EMAIL_TEMPLATES_PATH`
 //! override them per locale and file.
 
 use std::collections::HashMap;
@@ -7,26 +7,44 @@ use std::path::Path;
 
 use super::Template;
 
-/// The built-in English templates (`email-templates/en` in the repository), one pair each.
-fn builtin(template: Template, part: Part) -> &'static str {
+/// The built-in templates (`email-templates/<locale>` in the repository), English and
+/// French, one pair each; `None` for another locale.
+fn builtin(template: Template, part: Part, locale: &str) -> Option<&'static str> {
     macro_rules! pair {
-        ($name:literal) => {
+        ($locale:literal, $name:literal) => {
             match part {
-                Part::Subject => {
-                    include_str!(concat!("../../email-templates/en/", $name, "/subject.txt"))
-                }
-                Part::Body => {
-                    include_str!(concat!("../../email-templates/en/", $name, "/body.html"))
-                }
+                Part::Subject => include_str!(concat!(
+                    "../../email-templates/",
+                    $locale,
+                    "/",
+                    $name,
+                    "/subject.txt"
+                )),
+                Part::Body => include_str!(concat!(
+                    "../../email-templates/",
+                    $locale,
+                    "/",
+                    $name,
+                    "/body.html"
+                )),
             }
         };
     }
-    match template {
-        Template::EmailVerify => pair!("email-verify"),
-        Template::EmailConfirmChange => pair!("email-confirm-change"),
-        Template::PasswordReset => pair!("password-reset"),
-        Template::SigninPasswordless => pair!("signin-passwordless"),
-        Template::SigninOtp => pair!("signin-otp"),
+    macro_rules! locale {
+        ($locale:literal) => {
+            match template {
+                Template::EmailVerify => pair!($locale, "email-verify"),
+                Template::EmailConfirmChange => pair!($locale, "email-confirm-change"),
+                Template::PasswordReset => pair!($locale, "password-reset"),
+                Template::SigninPasswordless => pair!($locale, "signin-passwordless"),
+                Template::SigninOtp => pair!($locale, "signin-otp"),
+            }
+        };
+    }
+    match locale {
+        "en" => Some(locale!("en")),
+        "fr" => Some(locale!("fr")),
+        _ => None,
     }
 }
 
@@ -151,8 +169,13 @@ impl Templates {
     fn text(&self, template: Template, part: Part, locale: &str) -> &str {
         [locale, self.default_locale.as_str(), "en"]
             .into_iter()
-            .find_map(|l| self.custom.get(&(l.to_owned(), template, part)))
-            .map_or_else(|| builtin(template, part), String::as_str)
+            .find_map(|l| {
+                self.custom
+                    .get(&(l.to_owned(), template, part))
+                    .map(String::as_str)
+                    .or_else(|| builtin(template, part, l))
+            })
+            .unwrap_or_else(|| builtin(template, part, "en").unwrap_or_default())
     }
 }
 
@@ -264,12 +287,17 @@ mod tests {
         let fr = t.render(Template::EmailVerify, "fr", &vars());
         assert_eq!(fr.subject, "Vérifiez ada@example.test  Bcc: x");
         assert_eq!(fr.body, "<p>https://auth.test/verify?a=1&amp;b=2</p>");
-        // fr has no password-reset: the default locale's subject, English body, same template.
-        let reset = t.render(Template::PasswordReset, "fr", &vars());
+        // es has neither files nor built-ins: the default locale's subject, the custom English
+        // body, same template.
+        let reset = t.render(Template::PasswordReset, "es", &vars());
         assert_eq!(reset.subject, "Passwort");
         assert!(reset.body.starts_with("<p>custom en Ada &lt;b&gt;"));
-        // Nothing custom for this one: the built-in.
+        // Nothing custom for these: the built-in French, or English for another locale.
         let otp = t.render(Template::SigninOtp, "fr", &vars());
+        assert_eq!(otp.subject, "Votre code de connexion à usage unique");
+        let reset = t.render(Template::PasswordReset, "fr", &vars());
+        assert_eq!(reset.subject, "Réinitialisation de votre mot de passe");
+        let otp = t.render(Template::SigninOtp, "es", &vars());
         assert_eq!(otp.subject, "Your one-time sign-in code");
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(Templates::load(&dir, "en").is_err());

@@ -1,6 +1,7 @@
 //! Plain data shared by every layer: identifiers, users, keys, challenges, secrets. No I/O.
 
 mod claim_path;
+mod code;
 mod context;
 mod ids;
 mod mail;
@@ -10,6 +11,7 @@ mod user;
 mod webauthn;
 
 pub use claim_path::ClaimPath;
+pub use code::{CodeAttempt, CodeKind, NewCode};
 pub use context::{AuditEntry, RequestContext, USER_AGENT_MAX};
 pub use ids::{ChallengeId, CredentialId, MailId, RefreshTokenId, SecurityKeyId, UserId};
 pub use mail::OutboxMail;

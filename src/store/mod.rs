@@ -1,10 +1,12 @@
 //! The storage interface and its two backends. Expected outcomes (not found, conflicts) are
 //! in return types; `StoreError` only means the database failed.
 
+mod codes;
 mod outbox;
 pub mod postgres;
 pub mod sqlite;
 
+pub use codes::CodeStore;
 pub use outbox::OutboxStore;
 
 use async_trait::async_trait;
@@ -342,7 +344,8 @@ pub enum Revoke {
 #[derive(Debug, Clone)]
 pub struct Deanonymize {
     pub email: String,
-    pub password_hash: String,
+    /// `None` for a passwordless account (magic links).
+    pub password_hash: Option<String>,
     pub display_name: String,
     pub avatar_url: String,
     pub locale: String,
@@ -485,6 +488,7 @@ pub trait Store:
     + ServerStore
     + AuditStore
     + OutboxStore
+    + CodeStore
 {
 }
 impl<
@@ -496,7 +500,8 @@ impl<
         + PasswordStore
         + ServerStore
         + AuditStore
-        + OutboxStore,
+        + OutboxStore
+        + CodeStore,
 > Store for T
 {
 }

@@ -3,6 +3,7 @@
 mod audit;
 mod challenges;
 mod keys;
+mod codes;
 mod outbox;
 mod passwords;
 mod pool;
@@ -75,6 +76,7 @@ pub const SWEEPS: &[(&str, &str)] = &[
     ("rate_limit_hits_expires_at_idx", server::SWEEP_HITS),
     ("audit_log_created_at_idx", audit::SWEEP),
     ("webauthn_challenges_expires_at_idx", challenges::SWEEP),
+    ("latchkey_one_time_codes_expires_at_idx", codes::SWEEP),
 ];
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");

@@ -4,6 +4,7 @@
 mod audit;
 mod challenges;
 mod keys;
+mod codes;
 mod outbox;
 mod passwords;
 mod server;
