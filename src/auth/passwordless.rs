@@ -20,9 +20,7 @@ use super::tickets::TicketMail;
 use super::tokens::hash_refresh_token;
 use super::{Auth, Runtime, Session, check_user};
 use crate::mail::{Email, Template};
-use crate::model::{
-    CodeKind, NewCode, NewUser, RequestContext, Secret, Timestamp, User, UserId,
-};
+use crate::model::{CodeKind, NewCode, NewUser, RequestContext, Secret, Timestamp, User, UserId};
 use crate::store::{Deanonymize, Inserted, TicketRedemption, TicketSession};
 
 /// Wrong guesses a code survives: the next one, right or not, finds it dead.
@@ -72,7 +70,14 @@ impl Auth {
         };
         let now = self.now();
         let clear = Secret::new(format!("passwordlessEmail:{}", uuid::Uuid::new_v4()));
-        let code = self.new_code_row(rt, user.id, CodeKind::MagicLink, address, clear.expose(), now);
+        let code = self.new_code_row(
+            rt,
+            user.id,
+            CodeKind::MagicLink,
+            address,
+            clear.expose(),
+            now,
+        );
         let mail = TicketMail {
             template: Template::SigninPasswordless,
             link_type: "signinPasswordless",
@@ -185,7 +190,8 @@ impl Auth {
             }
             return Err(Error::InvalidTicket);
         }
-        self.redeem_code(rt, kind, Some(user.id), &attempt.hash).await
+        self.redeem_code(rt, kind, Some(user.id), &attempt.hash)
+            .await
     }
 
     /// Takes the code stored as `hash` with a new session, then checks the user as every
@@ -205,7 +211,11 @@ impl Auth {
             expires_at: pending.row.expires_at,
             now,
         };
-        let user_id = match self.store.redeem_code(kind, user_id, hash, &session).await? {
+        let user_id = match self
+            .store
+            .redeem_code(kind, user_id, hash, &session)
+            .await?
+        {
             TicketRedemption::Redeemed(user_id) => user_id,
             TicketRedemption::UserDisabled => return Err(Error::UserDisabled),
             TicketRedemption::EmailTaken | TicketRedemption::Invalid => {
@@ -359,7 +369,11 @@ impl Auth {
         };
         let detail = json!({ "method": "passwordless" });
         let event = self.event(Some(ctx), "user.signed_up", Some(user.id), detail);
-        match self.store.create_user(&user, None, None, Some(&event)).await? {
+        match self
+            .store
+            .create_user(&user, None, None, Some(&event))
+            .await?
+        {
             Inserted::New(_) => {}
             // Created by a concurrent request: use that one.
             Inserted::Conflict(_) => {

@@ -271,9 +271,7 @@ impl Auth {
         let (kind, stored, effects) = match stored_ticket(ticket) {
             Some((TicketKind::PasswordlessEmail, _)) => {
                 let hash = hash_refresh_token(ticket);
-                let result = self
-                    .redeem_code(rt, CodeKind::MagicLink, None, &hash)
-                    .await;
+                let result = self.redeem_code(rt, CodeKind::MagicLink, None, &hash).await;
                 let who = result.as_ref().ok().map(|s| s.user.id);
                 match &result {
                     Ok(_) => self.audit_signin(ctx, "magic-link", who, Ok(())).await,

@@ -128,7 +128,11 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         route(Post, "/signin/anonymous", signin::anonymous),
         route(Post, "/signin/email-password", password::sign_in),
         route(Post, "/signin/otp/email", passwordless::email_otp),
-        route(Post, "/signin/otp/email/verify", passwordless::email_otp_verify),
+        route(
+            Post,
+            "/signin/otp/email/verify",
+            passwordless::email_otp_verify,
+        ),
         route(Post, "/signin/passwordless/email", passwordless::magic_link),
         route(Post, "/signin/webauthn", signin::webauthn),
         route(Post, "/signin/webauthn/verify", signin::webauthn_verify),

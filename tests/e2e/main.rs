@@ -26,6 +26,7 @@ mod operability;
 mod outbox;
 mod outgoing;
 mod password;
+mod passwordless;
 mod playground;
 mod ratelimit;
 mod sessions;

@@ -22,8 +22,7 @@ macro_rules! sweep_delete {
     };
 }
 /// The sweep on its own, for the plan test (`$1` the time; no user's code is spared).
-pub(super) const SWEEP: &str =
-    sweep_delete!("$1", "'00000000-0000-0000-0000-000000000000'::uuid");
+pub(super) const SWEEP: &str = sweep_delete!("$1", "'00000000-0000-0000-0000-000000000000'::uuid");
 // The code replaces the user's code of its kind, and its mail goes into the outbox only if
 // the code was stored: one round trip, one commit.
 const REPLACE: &str = concat!(

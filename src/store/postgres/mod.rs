@@ -2,8 +2,8 @@
 
 mod audit;
 mod challenges;
-mod keys;
 mod codes;
+mod keys;
 mod outbox;
 mod passwords;
 mod pool;

@@ -7,9 +7,7 @@ use uuid::Uuid;
 
 use super::{BEGIN_WRITE, SqliteStore, db, millis};
 use crate::model::{CodeAttempt, CodeKind, NewCode, OutboxMail, Timestamp, UserId};
-use crate::store::{
-    CodeStore, NewRefreshToken, StoreError, TicketRedemption, TicketSession,
-};
+use crate::store::{CodeStore, NewRefreshToken, StoreError, TicketRedemption, TicketSession};
 
 const SWEEP: &str = "
     DELETE FROM latchkey_one_time_codes WHERE rowid IN (

@@ -3,8 +3,8 @@
 
 mod audit;
 mod challenges;
-mod keys;
 mod codes;
+mod keys;
 mod outbox;
 mod passwords;
 mod server;
