@@ -31,6 +31,12 @@ pub enum Error {
     /// An e-mail ticket that is unknown, used, expired or of a kind this flow does not take.
     #[error("invalid ticket")]
     InvalidTicket,
+    /// A personal access token that is unknown, expired, or a regular refresh token.
+    #[error("invalid or expired personal access token")]
+    InvalidPat,
+    /// No PAT of the bearer has this id.
+    #[error("unknown personal access token")]
+    UnknownPat,
     /// Missing, malformed, expired or badly signed bearer token.
     #[error("unauthenticated")]
     Unauthenticated,

@@ -28,6 +28,7 @@ pub enum ErrorCode {
     RedirectToNotAllowed,
     InvalidRefreshToken,
     InvalidTicket,
+    InvalidPat,
     UserNotAnonymous,
     PasswordTooShort,
     PasswordInHibpDatabase,
@@ -68,6 +69,7 @@ impl ErrorCode {
             ),
             InvalidRefreshToken => (S::UNAUTHORIZED, "Invalid or expired refresh token"),
             InvalidTicket => (S::UNAUTHORIZED, "Invalid ticket"),
+            InvalidPat => (S::UNAUTHORIZED, "Invalid or expired personal access token"),
             UserNotAnonymous => (S::BAD_REQUEST, "Logged in user is not anonymous"),
             PasswordTooShort => (S::BAD_REQUEST, "Password is too short"),
             PasswordInHibpDatabase => (S::BAD_REQUEST, "Password is in HIBP database"),
@@ -217,6 +219,7 @@ impl From<auth::Error> for ApiError {
             E::RedirectNotAllowed => ErrorCode::RedirectToNotAllowed,
             E::InvalidRefreshToken => ErrorCode::InvalidRefreshToken,
             E::InvalidTicket => ErrorCode::InvalidTicket,
+            E::InvalidPat => ErrorCode::InvalidPat,
             E::UserNotAnonymous => ErrorCode::UserNotAnonymous,
             E::PasswordTooShort => ErrorCode::PasswordTooShort,
             E::PasswordPwned => ErrorCode::PasswordInHibpDatabase,
@@ -229,7 +232,7 @@ impl From<auth::Error> for ApiError {
             E::RateLimited { .. } => ErrorCode::TooManyRequests,
             E::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
             // Latchkey's key management; unknown and foreign ids answer alike.
-            E::UnknownKey | E::LastSignInMethod => ErrorCode::InvalidRequest,
+            E::UnknownKey | E::LastSignInMethod | E::UnknownPat => ErrorCode::InvalidRequest,
             E::Store(_) | E::Mail(_) | E::Internal(_) => ErrorCode::InternalServerError,
         };
         ApiError {
@@ -260,6 +263,7 @@ mod tests {
             RedirectToNotAllowed,
             InvalidRefreshToken,
             InvalidTicket,
+            InvalidPat,
             UserNotAnonymous,
             PasswordTooShort,
             PasswordInHibpDatabase,

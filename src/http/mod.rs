@@ -13,6 +13,7 @@ mod meta;
 pub mod metrics;
 mod password;
 mod passwordless;
+mod pats;
 mod playground;
 mod ratelimit;
 mod redirect;
@@ -124,6 +125,7 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         route(Get, "/healthz", meta::healthz),
         route(Head, "/healthz", meta::healthz_head),
         route(Get, "/openapi.json", meta::openapi),
+        route(Post, "/pat", pats::create),
         route(Get, "/readyz", meta::readyz),
         route(Post, "/signin/anonymous", signin::anonymous),
         route(Post, "/signin/email-password", password::sign_in),
@@ -134,6 +136,7 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
             passwordless::email_otp_verify,
         ),
         route(Post, "/signin/passwordless/email", passwordless::magic_link),
+        route(Post, "/signin/pat", pats::sign_in),
         route(Post, "/signin/webauthn", signin::webauthn),
         route(Post, "/signin/webauthn/verify", signin::webauthn_verify),
         route(Post, "/signout", token::sign_out),
@@ -153,6 +156,8 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         ),
         route(Post, "/user/password", password::change),
         route(Post, "/user/password/reset", password::reset),
+        route(Get, "/user/pats", pats::list),
+        route(Delete, "/user/pats/{id}", pats::delete),
         route(Post, "/user/webauthn/add", user::webauthn_add),
         route(Get, "/user/webauthn/keys", keys::list),
         route(Patch, "/user/webauthn/keys/{id}", keys::rename),

@@ -3,11 +3,13 @@
 
 mod codes;
 mod outbox;
+mod pats;
 pub mod postgres;
 pub mod sqlite;
 
 pub use codes::CodeStore;
 pub use outbox::OutboxStore;
+pub use pats::PatStore;
 
 use async_trait::async_trait;
 
@@ -489,6 +491,7 @@ pub trait Store:
     + AuditStore
     + OutboxStore
     + CodeStore
+    + PatStore
 {
 }
 impl<
@@ -501,7 +504,8 @@ impl<
         + ServerStore
         + AuditStore
         + OutboxStore
-        + CodeStore,
+        + CodeStore
+        + PatStore,
 > Store for T
 {
 }

@@ -27,6 +27,7 @@ mod outbox;
 mod outgoing;
 mod password;
 mod passwordless;
+mod pats;
 mod playground;
 mod ratelimit;
 mod sessions;

@@ -6,6 +6,7 @@ mod codes;
 mod keys;
 mod outbox;
 mod passwords;
+mod pats;
 mod pool;
 mod server;
 mod sessions;

@@ -7,6 +7,7 @@ mod codes;
 mod keys;
 mod outbox;
 mod passwords;
+mod pats;
 mod server;
 mod sessions;
 mod tickets;
