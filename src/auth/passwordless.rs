@@ -70,14 +70,8 @@ impl Auth {
         };
         let now = self.now();
         let clear = Secret::new(format!("passwordlessEmail:{}", uuid::Uuid::new_v4()));
-        let code = self.new_code_row(
-            rt,
-            user.id,
-            CodeKind::MagicLink,
-            address,
-            clear.expose(),
-            now,
-        );
+        let hash = hash_refresh_token(clear.expose());
+        let code = self.new_code_row(rt, user.id, CodeKind::MagicLink, address, hash, now);
         let mail = TicketMail {
             template: Template::SigninPasswordless,
             link_type: "signinPasswordless",
@@ -116,8 +110,7 @@ impl Auth {
         let now = self.now();
         let otp = new_code();
         let hash = code_hash(CodeKind::EmailOtp, user.id, otp.expose());
-        let mut code = self.new_code_row(&rt, user.id, CodeKind::EmailOtp, address, "", now);
-        code.hash = hash;
+        let code = self.new_code_row(&rt, user.id, CodeKind::EmailOtp, address, hash, now);
         let email = Email {
             template: Template::SigninOtp,
             user_id: user.id,
@@ -151,10 +144,8 @@ impl Auth {
         } else {
             Err(Error::EndpointDisabled)
         };
-        match &result {
-            Ok(_) => self.audit_signin(ctx, "otp-email", who, Ok(())).await,
-            Err(err) => self.audit_signin(ctx, "otp-email", who, Err(err)).await,
-        }
+        self.audit_signin(ctx, "otp-email", who, result.as_ref().map(drop))
+            .await;
         result
     }
 
@@ -292,7 +283,7 @@ impl Auth {
         user_id: UserId,
         kind: CodeKind,
         address: &str,
-        clear: &str,
+        hash: String,
         now: Timestamp,
     ) -> NewCode {
         let ttl = chrono::Duration::from_std(rt.config.otp_ttl).unwrap_or(chrono::Duration::MAX);
@@ -300,7 +291,7 @@ impl Auth {
             user_id,
             kind,
             address: address.to_owned(),
-            hash: hash_refresh_token(clear),
+            hash,
             expires_at: now.checked_add_signed(ttl).unwrap_or(now),
             now,
         }

@@ -273,10 +273,8 @@ impl Auth {
                 let hash = hash_refresh_token(ticket);
                 let result = self.redeem_code(rt, CodeKind::MagicLink, None, &hash).await;
                 let who = result.as_ref().ok().map(|s| s.user.id);
-                match &result {
-                    Ok(_) => self.audit_signin(ctx, "magic-link", who, Ok(())).await,
-                    Err(err) => self.audit_signin(ctx, "magic-link", who, Err(err)).await,
-                }
+                self.audit_signin(ctx, "magic-link", who, result.as_ref().map(drop))
+                    .await;
                 return result.map(|session| (session, TicketKind::PasswordlessEmail));
             }
             Some((kind @ (TicketKind::VerifyEmail | TicketKind::PasswordReset), stored)) => {
