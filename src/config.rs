@@ -11,6 +11,7 @@ use url::Url;
 use crate::model::RedirectUrl;
 
 mod claims;
+mod encryption;
 mod jwt;
 mod limits;
 mod mail;
@@ -20,6 +21,7 @@ mod ratelimit;
 mod webauthn;
 
 pub use claims::{CustomClaim, CustomClaimsConfig, HasuraEndpoint};
+pub use encryption::EncryptionKey;
 pub use jwt::{JwtAlgorithm, JwtSecret, VerifyKey};
 use jwt::{jwt_settings, previous_keys};
 use limits::limits_settings;
@@ -78,6 +80,8 @@ pub struct Config {
     /// `None`: a development HS256 key is generated and kept in the database.
     pub jwt_secret: Option<JwtSecret>,
     pub previous_jwt_keys: Vec<VerifyKey>,
+    /// `AUTH_ENCRYPTION_KEY`; `None`: a development key is generated and kept in the database.
+    pub encryption_key: Option<EncryptionKey>,
     pub jwt_issuer: String,
     pub claims_namespace: String,
     pub access_token_ttl: Duration,
@@ -251,6 +255,7 @@ impl Config {
         let database = database_url(&v);
         let (jwt_secret, jwt_issuer, claims_namespace) = jwt_settings(&mut v);
         let previous_jwt_keys = previous_keys(&mut v);
+        let encryption_key = encryption::encryption_key(&mut v);
 
         let default_role = v.string("AUTH_USER_DEFAULT_ROLE", "user");
         let mut allowed_roles = v.list("AUTH_USER_DEFAULT_ALLOWED_ROLES");
@@ -319,6 +324,7 @@ impl Config {
             database,
             jwt_secret,
             previous_jwt_keys,
+            encryption_key,
             jwt_issuer,
             claims_namespace,
             access_token_ttl: v.seconds("AUTH_ACCESS_TOKEN_EXPIRES_IN", 900),
@@ -482,6 +488,7 @@ pub const VARIABLES: &[&str] = &[
     "HASURA_GRAPHQL_DATABASE_URL",
     "HASURA_GRAPHQL_JWT_SECRET",
     "LATCHKEY_JWT_PREVIOUS_KEYS",
+    "AUTH_ENCRYPTION_KEY",
     "AUTH_ACCESS_TOKEN_EXPIRES_IN",
     "AUTH_REFRESH_TOKEN_EXPIRES_IN",
     "AUTH_USER_DEFAULT_ROLE",

@@ -127,6 +127,13 @@ async fn serve(config: Config, vars: Vec<(String, String)>) -> anyhow::Result<()
              the database. Set it in production."
         );
     }
+    if config.encryption_key.is_none() {
+        tracing::warn!(
+            "AUTH_ENCRYPTION_KEY is not set: secrets kept at rest (TOTP secrets, provider \
+             tokens) are encrypted with a generated development key stored in the database. \
+             Set it in production."
+        );
+    }
     let store = latchkey::open_store(&config.database, &config.limits).await?;
     let addr = config.listen_addr();
     let prefix = config.api_prefix.clone();

@@ -5,6 +5,7 @@ pub(crate) mod audit;
 mod authenticators;
 mod claims;
 mod clock;
+pub mod encryption;
 mod error;
 mod hibp;
 mod outbox;
@@ -34,7 +35,7 @@ pub use tickets::{TicketError, TicketSignIn};
 pub use tokens::AccessClaims;
 pub use webauthn::ManagedKey;
 
-use crate::config::{Config, ElevationMode};
+use crate::config::{Config, ElevationMode, EncryptionKey};
 use crate::mail::Mailer;
 use crate::model::{Secret, Timestamp, User, UserId};
 use crate::store::Store;
@@ -54,6 +55,15 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// Settings name of the generated development JWT key.
 const DEV_JWT_KEY: &str = "dev_jwt_hs256_key";
+/// Settings name of the generated development encryption key (`AUTH_ENCRYPTION_KEY` unset).
+const DEV_ENCRYPTION_KEY: &str = "dev_encryption_key";
+
+/// The keys generated for a server started without configured ones, shared by every
+/// replica through the settings table.
+struct DevKeys {
+    jwt: Secret,
+    encryption: EncryptionKey,
+}
 
 /// Everything derived from the configuration; replaced whole by `/change-env`.
 pub struct Runtime {
@@ -64,6 +74,8 @@ pub struct Runtime {
     pub attestation: Option<webauthn::AttestationTrust>,
     /// Built from the SMTP settings, so `/change-env` can point at another mail server.
     pub mailer: Arc<dyn Mailer>,
+    /// Encrypts secrets kept at rest (`AUTH_ENCRYPTION_KEY`, else the development key).
+    pub sealer: encryption::Sealer,
     /// The one client for outgoing HTTP (HIBP, Hasura), with the configured proxies and roots.
     pub http: reqwest::Client,
     pub(crate) custom_claims: claims::CustomClaims,
@@ -82,7 +94,7 @@ pub struct Auth {
     /// The variables in force: the start-up ones with every `/change-env` applied on top.
     /// The lock also makes concurrent changes apply one after the other, none lost.
     vars: tokio::sync::Mutex<BTreeMap<String, String>>,
-    dev_key: Secret,
+    dev_keys: DevKeys,
     runtime: RwLock<Arc<Runtime>>,
     authenticators: AuthenticatorNames,
 }
@@ -102,8 +114,16 @@ impl Auth {
             .setting_or_init(DEV_JWT_KEY, &tokens::random_key_hex())
             .await
             .map_err(|e| format!("reading the development JWT key: {e}"))?;
-        let dev_key = Secret::new(dev_key);
-        let runtime = build_runtime(config, &dev_key, mailer.as_ref())?;
+        let dev_encryption = store
+            .setting_or_init(DEV_ENCRYPTION_KEY, &hex::encode(random_key_32()))
+            .await
+            .map_err(|e| format!("reading the development encryption key: {e}"))?;
+        let dev_keys = DevKeys {
+            jwt: Secret::new(dev_key),
+            encryption: EncryptionKey::from_hex(&dev_encryption)
+                .ok_or("the stored development encryption key is not 32 bytes of hex")?,
+        };
+        let runtime = build_runtime(config, &dev_keys, mailer.as_ref())?;
         let authenticators = AuthenticatorNames::bundled()?;
         let mut roles = runtime.config.allowed_roles.clone();
         roles.push(runtime.config.default_role.clone());
@@ -116,7 +136,7 @@ impl Auth {
             clock,
             mailer,
             vars: tokio::sync::Mutex::new(base_vars.into_iter().collect()),
-            dev_key,
+            dev_keys,
             runtime: RwLock::new(Arc::new(runtime)),
             authenticators,
         })
@@ -152,7 +172,7 @@ impl Auth {
         let mut next = vars.clone();
         next.extend(changes);
         let config = Config::from_vars(next.iter()).map_err(|e| Error::BadVariables(e.0))?;
-        let runtime = build_runtime(config, &self.dev_key, self.mailer.as_ref())
+        let runtime = build_runtime(config, &self.dev_keys, self.mailer.as_ref())
             .map_err(|e| Error::BadVariables(vec![e]))?;
         let mut roles = runtime.config.allowed_roles.clone();
         roles.push(runtime.config.default_role.clone());
@@ -229,12 +249,27 @@ impl Auth {
     }
 }
 
+/// 32 random bytes from the operating system.
+fn random_key_32() -> [u8; 32] {
+    use rand::RngCore;
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    key
+}
+
 fn build_runtime(
     config: Config,
-    dev_key: &Secret,
+    dev_keys: &DevKeys,
     mailer: Option<&Arc<dyn Mailer>>,
 ) -> std::result::Result<Runtime, String> {
-    let tokens = TokenKeys::new(&config, dev_key)?;
+    let tokens = TokenKeys::new(&config, &dev_keys.jwt)?;
+    let sealer = encryption::Sealer::new(
+        config
+            .encryption_key
+            .as_ref()
+            .unwrap_or(&dev_keys.encryption)
+            .bytes(),
+    );
     let webauthn = webauthn::relying_party(&config.webauthn)?;
     let attestation = config
         .webauthn
@@ -257,6 +292,7 @@ fn build_runtime(
         webauthn,
         attestation,
         mailer,
+        sealer,
         http,
         custom_claims,
         composer,

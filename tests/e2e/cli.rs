@@ -41,14 +41,18 @@ fn check_config_reports_good_and_bad_environments() {
         .arg("check-config")
         .env("AUTH_PORT", "eighty")
         .env("AUTH_WEBAUTHN_USER_VERIFICATION", "sometimes")
+        .env("AUTH_ENCRYPTION_KEY", "0123456789abcdef-not-32-bytes")
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
-        err.contains("AUTH_PORT") && err.contains("AUTH_WEBAUTHN_USER_VERIFICATION"),
+        err.contains("AUTH_PORT")
+            && err.contains("AUTH_WEBAUTHN_USER_VERIFICATION")
+            && err.contains("AUTH_ENCRYPTION_KEY"),
         "{err}"
     );
+    assert!(!err.contains("not-32-bytes"), "the key is echoed: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
 
