@@ -470,7 +470,7 @@ async function verifiedSignUp(browser, server, pageOrigin, sdk, store) {
 }
 
 /** The playground served by latchkey itself at `/`: sign up through its form, see the claims,
- * and keep a screenshot for the README. */
+ * and keep a screenshot for the book. */
 async function playground(browser, server, store) {
   await scenario(`${store} playground`, server, async (step, ctx) => {
     let tab;

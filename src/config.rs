@@ -18,6 +18,7 @@ mod mail;
 mod outgoing;
 mod password;
 mod ratelimit;
+pub mod reference;
 mod webauthn;
 
 pub use claims::{CustomClaim, CustomClaimsConfig, HasuraEndpoint};
@@ -476,7 +477,8 @@ fn operations_settings(v: &mut Vars) -> OperationsConfig {
     }
 }
 
-/// The variables this build reads, for the README table check.
+/// The variables this build reads. Each has one entry in `reference::REFERENCE`, which the
+/// book's configuration page is generated from (a unit test checks both).
 pub const VARIABLES: &[&str] = &[
     "AUTH_HOST",
     "AUTH_PORT",

@@ -3,6 +3,7 @@
 
 mod audit;
 mod body_limit;
+mod book;
 mod dto;
 mod elevate;
 pub mod error;
@@ -214,10 +215,12 @@ pub fn router(state: AppState) -> Router {
     let api = api_routes(metrics_on_api)
         .into_iter()
         .fold(Router::new(), |api, r| api.route(r.path, r.handler));
-    // The playground lives at the root whatever the prefix (it 404s when disabled).
+    // The playground and its book live at the root whatever the prefix (404 when disabled).
     let playground = Router::new()
         .route("/", get(playground::index))
-        .route("/playground/app.js", get(playground::script));
+        .route("/playground/app.js", get(playground::script))
+        .route("/book/", get(book::index))
+        .route("/book/{*path}", get(book::page));
     let routes = if prefix.is_empty() {
         // Nhost serves its auth API under `/v1`, and nhost-js v4 depends on it: it knows its
         // own refresh call only by a URL ending in `/v1/token`. Without a prefix the API

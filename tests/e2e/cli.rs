@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn latchkey() -> Command {
+pub(crate) fn latchkey() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
@@ -56,7 +56,7 @@ fn check_config_reports_good_and_bad_environments() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -202,7 +202,7 @@ fn auth_host_chooses_the_listening_address() {
 }
 
 /// Stops a spawned server when the test ends, however it ends.
-struct Server(std::process::Child);
+pub(crate) struct Server(pub(crate) std::process::Child);
 
 impl Drop for Server {
     fn drop(&mut self) {

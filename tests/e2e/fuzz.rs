@@ -2,7 +2,7 @@
 //! real access tokens and real GraphQL queries and sends them through the real server. Bad
 //! input must get a 4xx (GraphQL: Hasura's 200 with `errors`), never a 5xx, a crash or a
 //! session it should not. `LATCHKEY_FUZZ_CASES` (default 1000 per target) sets the length; the
-//! long run is in the README (Security).
+//! long run is in the book (docs/src/security.md).
 
 use std::sync::Arc;
 

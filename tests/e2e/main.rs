@@ -14,6 +14,7 @@ mod audit;
 mod change_env;
 mod claims;
 mod cli;
+mod docs;
 mod email;
 mod faults;
 mod fuzz;

@@ -38,6 +38,17 @@ async fn playground_is_served_and_its_origin_accepted(app: TestApp) {
     );
     assert!(script.contains("signUpWebauthn"), "the v4 SDK bundle");
 
+    // Its "read more" links go to the book under /book/: the built book when `scripts/docs`
+    // has written docs/book (paths relative to the working directory), else a note.
+    assert!(page.contains(r#"href="/book/sign-in/passkeys.html""#));
+    let (status, _, book) = fetch(&app, "/book/").await;
+    if std::path::Path::new("docs/book/index.html").exists() {
+        assert_eq!(status, 200);
+    } else {
+        assert_eq!(status, 404);
+        assert!(book.contains("./scripts/docs"), "{book}");
+    }
+
     // The page runs ceremonies from the server's origin: accepted while it is served.
     let (session, _) = app
         .sign_up_with(
@@ -51,6 +62,10 @@ async fn playground_is_served_and_its_origin_accepted(app: TestApp) {
         .await;
     assert_eq!(fetch(&app, "/").await.0, 404);
     assert_eq!(fetch(&app, "/playground/app.js").await.0, 404);
+    assert_eq!(
+        fetch(&app, "/book/").await,
+        (404, String::new(), String::new())
+    );
     let options = app
         .post(
             "/signup/webauthn",
