@@ -105,24 +105,40 @@ function decodeBody(raw) {
   return body;
 }
 
-async function waitForVerifyLink(address) {
-  const folder = mailFolder(address);
+/** The bodies of the mails to `address`, oldest first, decoded. */
+function mailsTo(address) {
+  let files = [];
+  try {
+    files = readdirSync(mailFolder(address)).filter((f) => f.endsWith(".eml"));
+  } catch {
+    // no mail yet
+  }
+  return files.sort().map((f) => decodeBody(readFileSync(join(mailFolder(address), f), "utf8")));
+}
+
+/** Waits for mail number `index` (0 = the first) to `address` and returns what `pick` finds
+ * in it. */
+async function waitForMail(address, index, what, pick) {
   for (let i = 0; i < 150; i++) {
-    let files = [];
-    try {
-      files = readdirSync(folder).filter((f) => f.endsWith(".eml"));
-    } catch {
-      // not there yet
-    }
-    if (files.length > 0) {
-      const body = decodeBody(readFileSync(join(folder, files.sort()[0]), "utf8"));
-      const link = /https?:\/\/[^\s"'<>]*\/verify\?[^\s"'<>]*/.exec(body)?.[0];
-      if (!link) throw new Error(`no /verify link in the mail to ${address}:\n${body}`);
-      return link.replace(/&amp;/g, "&");
+    const body = mailsTo(address)[index];
+    if (body !== undefined) {
+      const found = pick(body);
+      if (!found) throw new Error(`no ${what} in mail ${index} to ${address}:\n${body}`);
+      return found;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`no mail to ${address} within 15 s`);
+  throw new Error(`no mail ${index} to ${address} within 15 s`);
+}
+
+async function waitForVerifyLink(address, index = 0) {
+  return waitForMail(address, index, "/verify link", (body) =>
+    /https?:\/\/[^\s"'<>]*\/verify\?[^\s"'<>]*/.exec(body)?.[0]?.replace(/&amp;/g, "&"),
+  );
+}
+
+async function waitForCode(address, index) {
+  return waitForMail(address, index, "six-digit code", (body) => /<strong>(\d{6})<\/strong>/.exec(body)?.[1]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,6 +207,8 @@ async function startLatchkey(store, clientOrigin) {
       AUTH_WEBAUTHN_ENABLED: "true",
       AUTH_PLAYGROUND_ENABLED: "true",
       AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED: "false",
+      AUTH_EMAIL_PASSWORDLESS_ENABLED: "true",
+      AUTH_OTP_EMAIL_ENABLED: "true",
       AUTH_ENABLE_CHANGE_ENV: "true",
       AUTH_SMTP_HOST: "127.0.0.1",
       AUTH_SMTP_PORT: SMTP_PORT,
@@ -469,6 +487,44 @@ async function verifiedSignUp(browser, server, pageOrigin, sdk, store) {
   });
 }
 
+/** Passwordless e-mail, the lost-passkey path: a magic link opened in the browser, then a
+ * mailed code, then a new passkey added from that session and used to sign in. */
+async function passwordlessEmail(browser, server, pageOrigin, sdk, store) {
+  await scenario(`${store} ${sdk} passwordless e-mail`, server, async (step, ctx) => {
+    const email = uniqueEmail(`passwordless-${sdk}`);
+    let tab;
+    step("ask for a magic link: no session yet", async () => {
+      tab = await openPage(browser, ctx.consoleLines);
+      ctx.close = () => tab.context.close();
+      await tab.page.goto(`${pageOrigin}/${sdk}.html?auth=${encodeURIComponent(server.api)}`);
+      await sdkCall(tab.page, "magicLink", email, { redirectTo: `${pageOrigin}/${sdk}.html` });
+      assert((await sdkCall(tab.page, "session")) === null, "no session before the link is opened");
+    });
+    step("open the mailed link: signed in, e-mail verified", async () => {
+      const link = await waitForVerifyLink(email, 0);
+      assert(link.includes("type=signinPasswordless"), `a magic link: ${link}`);
+      await tab.page.goto(link);
+      await tab.page.waitForURL((url) => url.origin === pageOrigin, { timeout: STEP_TIMEOUT_MS });
+      const result = await sdkCall(tab.page, "finishEmailVerification");
+      assert(result.session?.email === email, `signed in from the link: ${JSON.stringify(result)}`);
+      assert(result.session.emailVerified === true, "the link verified the address");
+    });
+    step("sign out, then sign in with a mailed code", async () => {
+      await sdkCall(tab.page, "signOut");
+      await sdkCall(tab.page, "otpEmail", email);
+      const code = await waitForCode(email, 1);
+      const session = await sdkCall(tab.page, "verifyOtpEmail", email, code);
+      assert(session?.email === email, `signed in by code: ${JSON.stringify(session)}`);
+    });
+    step("add a passkey from that session, sign out, sign in with it", async () => {
+      await sdkCall(tab.page, "addKey", "Recovered laptop");
+      await sdkCall(tab.page, "signOut");
+      const session = await sdkCall(tab.page, "signIn", email);
+      assert(session?.email === email, `passkey sign-in after recovery: ${JSON.stringify(session)}`);
+    });
+  });
+}
+
 /** The playground served by latchkey itself at `/`: sign up through its form, see the claims,
  * and keep a screenshot for the book. */
 async function playground(browser, server, store) {
@@ -539,6 +595,7 @@ async function main() {
         for (const sdk of ["v4", "v2"]) {
           await keyLifecycle(browser, server, pageOrigin, sdk, label);
           await verifiedSignUp(browser, server, pageOrigin, sdk, label);
+          await passwordlessEmail(browser, server, pageOrigin, sdk, label);
         }
         await playground(browser, server, label);
       } finally {

@@ -66,6 +66,20 @@ window.sdk = {
     return summary();
   },
 
+  /** `signIn({email})` without a password is the magic link. */
+  async magicLink(email, { redirectTo }) {
+    return check(await auth.signIn({ email, options: { redirectTo } }));
+  },
+
+  async otpEmail(email) {
+    return check(await auth.signInEmailOTP(email));
+  },
+
+  async verifyOtpEmail(email, otp) {
+    check(await auth.verifyEmailOTP(email, otp));
+    return summary();
+  },
+
   async finishEmailVerification() {
     await auth.isAuthenticatedAsync();
     return { type: params.get("type"), session: summary() };

@@ -61,6 +61,24 @@ window.sdk = {
     return summary();
   },
 
+  /** A magic link by mail (`POST /signin/passwordless/email`): no session until it is opened. */
+  async magicLink(email, { redirectTo }) {
+    const { body } = await nhost.auth.signInPasswordlessEmail({ email, options: { redirectTo } });
+    return body;
+  },
+
+  /** A six-digit code by mail (`POST /signin/otp/email`). */
+  async otpEmail(email) {
+    const { body } = await nhost.auth.signInOTPEmail({ email });
+    return body;
+  },
+
+  /** The mailed code back (`POST /signin/otp/email/verify`): the SDK keeps the session. */
+  async verifyOtpEmail(email, otp) {
+    await nhost.auth.verifySignInOTPEmail({ email, otp });
+    return summary();
+  },
+
   /** After the verification link: the redirect carries a refresh token for the session. */
   async finishEmailVerification() {
     const refreshToken = params.get("refreshToken");
