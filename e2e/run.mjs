@@ -500,7 +500,7 @@ async function passwordlessEmail(browser, server, pageOrigin, sdk, store) {
       await sdkCall(tab.page, "magicLink", email, { redirectTo: `${pageOrigin}/${sdk}.html` });
       assert((await sdkCall(tab.page, "session")) === null, "no session before the link is opened");
     });
-    step("open the mailed link: signed in, e-mail verified", async () => {
+    step("open the mailed magic link: signed in, address confirmed", async () => {
       const link = await waitForVerifyLink(email, 0);
       assert(link.includes("type=signinPasswordless"), `a magic link: ${link}`);
       await tab.page.goto(link);
