@@ -188,14 +188,13 @@ async function startPageServer() {
 // The server under test, with its log kept for failure reports
 // ---------------------------------------------------------------------------------------------
 
-async function startLatchkey(store, clientOrigin) {
+/** `overrides`: variables on top of the defaults below; `undefined` removes one. */
+async function startLatchkey(store, clientOrigin, overrides = {}) {
   const port = await freePort();
   const work = mkdtempSync(join(tmpdir(), "latchkey-browser-"));
   const database = store === "sqlite" ? `sqlite://${join(work, "latchkey.db")}?mode=rwc` : store;
   const serverUrl = `http://localhost:${port}`;
-  const child = spawn(BIN, ["serve"], {
-    cwd: work,
-    env: {
+  const env = {
       PATH: process.env.PATH,
       AUTH_PORT: String(port),
       // nhost-js v4 expects an auth URL ending in /v1, as Nhost serves it: its refresh
@@ -216,7 +215,14 @@ async function startLatchkey(store, clientOrigin) {
       AUTH_LOG_FORMAT_TEXT: "true",
       AUTH_DEBUG: "true",
       NO_COLOR: "1",
-    },
+  };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  const child = spawn(BIN, ["serve"], {
+    cwd: work,
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const log = [];
@@ -567,6 +573,67 @@ async function playground(browser, server, store) {
   });
 }
 
+/** The playground's lost-passkey path on a server without SMTP: a magic link and a code
+ * read from its development inbox, then a passkey added from that session. */
+async function playgroundWithoutPasskey(browser, store) {
+  const server = await startLatchkey(store, "http://localhost:3000", {
+    AUTH_SMTP_HOST: undefined,
+    AUTH_SMTP_PORT: undefined,
+    AUTH_SMTP_SENDER: undefined,
+  });
+  try {
+    await scenario(`${store} playground without a passkey`, server, async (step, ctx) => {
+      const email = uniqueEmail("playground-lost");
+      let tab;
+      step("e-mail me a link: it is in the inbox, and opens signed in on the playground", async () => {
+        tab = await openPage(browser, ctx.consoleLines);
+        ctx.close = () => tab.context.close();
+        await tab.page.goto(`${server.url}/`);
+        await tab.page.fill("#email", email);
+        await tab.page.click("#magic-link");
+        const link = tab.page.locator("#inbox li a").first();
+        await link.waitFor({ timeout: STEP_TIMEOUT_MS });
+        await link.click();
+        await tab.page.waitForSelector("#claims:not(:empty)", { timeout: STEP_TIMEOUT_MS });
+        const session = await tab.page.textContent("#session");
+        const said = await tab.page.textContent("#status");
+        assert(said === "signed in by link", `status: ${said}`);
+        assert(session.includes(email) && session.includes("(verified)"), `signed in: ${session}`);
+      });
+      step("sign out, e-mail me a code, type it from the inbox", async () => {
+        await tab.page.click("#signout");
+        await tab.page.waitForFunction(() => !document.querySelector("#claims")?.textContent, null, {
+          timeout: STEP_TIMEOUT_MS,
+        });
+        await tab.page.fill("#email", email);
+        await tab.page.click("#otp-email");
+        await tab.page.waitForFunction(
+          () => /code .* is: \d{6}/.test(document.querySelector("#inbox li .text")?.textContent ?? ""),
+          null,
+          { timeout: STEP_TIMEOUT_MS },
+        );
+        const text = await tab.page.textContent("#inbox li .text");
+        await tab.page.fill("#otp", /code .* is: (\d{6})/.exec(text)[1]);
+        await tab.page.click("#verify-otp");
+        await tab.page.waitForSelector("#claims:not(:empty)", { timeout: STEP_TIMEOUT_MS });
+      });
+      step("add a passkey from that session, sign out, sign in with it", async () => {
+        await tab.page.click("#add-key");
+        await tab.page.waitForSelector("#keys li", { timeout: STEP_TIMEOUT_MS });
+        await tab.page.click("#signout");
+        await tab.page.waitForFunction(() => !document.querySelector("#claims")?.textContent, null, {
+          timeout: STEP_TIMEOUT_MS,
+        });
+        await tab.page.fill("#email", email);
+        await tab.page.click("#signin");
+        await tab.page.waitForSelector("#claims:not(:empty)", { timeout: STEP_TIMEOUT_MS });
+      });
+    });
+  } finally {
+    await server.stop();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
@@ -601,6 +668,7 @@ async function main() {
       } finally {
         await server.stop();
       }
+      if (label === "sqlite") await playgroundWithoutPasskey(browser, store);
     }
   } finally {
     await browser.close();

@@ -173,10 +173,86 @@ action("refresh", async () => {
   return session ? "session refreshed" : "the session could not be refreshed";
 });
 
+// The playground page is an allowed redirectTo while it is on: links land back here.
+const here = `${location.origin}/`;
+
+function emailOrThrow() {
+  const email = $("email").value.trim();
+  if (!email) throw new Error("enter your e-mail address first");
+  return email;
+}
+
+action("magic-link", async () => {
+  await nhost.auth.signInPasswordlessEmail({ email: emailOrThrow(), options: { redirectTo: here } });
+  await renderInbox();
+  return "a sign-in link is on its way: open it in this browser";
+});
+
+action("otp-email", async () => {
+  await nhost.auth.signInOTPEmail({ email: emailOrThrow(), options: { redirectTo: here } });
+  await renderInbox();
+  return "a six-digit code is on its way";
+});
+
+action("verify-otp", async () => {
+  await nhost.auth.verifySignInOTPEmail({ email: emailOrThrow(), otp: $("otp").value.trim() });
+  $("otp").value = "";
+  return "signed in by code: add a passkey for next time";
+});
+
+/** Back from a magic link or verification mail: `?refreshToken=…` becomes the session. */
+async function finishRedirect() {
+  const params = new URLSearchParams(location.search);
+  const refreshToken = params.get("refreshToken");
+  const error = params.get("errorDescription") ?? params.get("error");
+  history.replaceState(null, "", location.pathname);
+  if (error) {
+    status(error, true);
+  } else if (refreshToken) {
+    const { body } = await nhost.auth.refreshToken({ refreshToken });
+    nhost.sessionStorage.set(body);
+    const byLink = ["signinPasswordless", "passwordlessEmail"].includes(params.get("type"));
+    status(byLink ? "signed in by link" : "signed in, address verified");
+  }
+}
+
+/** The development inbox, shown only when the server offers it (no SMTP, this machine). */
+async function renderInbox() {
+  const res = await fetch("/playground/inbox", { cache: "no-store" });
+  if (!res.ok) return;
+  $("inbox-section").hidden = false;
+  const messages = await res.json();
+  $("inbox").replaceChildren(
+    ...messages.map((m) => {
+      const li = document.createElement("li");
+      const meta = document.createElement("div");
+      meta.className = "meta";
+      meta.textContent = `${new Date(m.createdAt).toLocaleTimeString()} · to ${m.to} · ${m.subject}`;
+      const text = document.createElement("div");
+      text.className = "text";
+      text.textContent = m.text;
+      li.append(meta, text);
+      if (m.link && /^https?:/.test(m.link)) {
+        const a = document.createElement("a");
+        a.href = m.link;
+        a.textContent = "Open the link";
+        li.append(a);
+      }
+      return li;
+    }),
+  );
+}
+
+$("inbox-refresh").addEventListener("click", () => renderInbox().catch((err) => status(describe(err), true)));
+
 action("signout", async () => {
   await nhost.auth.signOut({ refreshToken: nhost.getUserSession()?.refreshToken });
   nhost.clearSession();
   return "signed out";
 });
 
-render().catch((err) => status(describe(err), true));
+finishRedirect()
+  .catch((err) => status(describe(err), true))
+  .then(render)
+  .then(renderInbox)
+  .catch((err) => status(describe(err), true));

@@ -159,6 +159,16 @@ impl Auth {
         self.clock.now()
     }
 
+    /// The development inbox: the newest `limit` mails written to `LATCHKEY_MAIL_DIR`, newest
+    /// first. `None` when mail goes to an SMTP server.
+    pub async fn dev_inbox(&self, limit: usize) -> Option<Vec<crate::mail::InboxEntry>> {
+        let rt = self.runtime();
+        if rt.config.mail.smtp.is_some() {
+            return None;
+        }
+        Some(crate::mail::read_inbox(&rt.config.mail.mail_dir, limit).await)
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

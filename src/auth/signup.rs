@@ -120,6 +120,13 @@ pub fn redirect_allowed(config: &Config, redirect_to: &str) -> bool {
     let Ok(candidate_url) = Url::parse(redirect_to) else {
         return false;
     };
+    // The playground page itself, so its magic links and verification mails land back on it.
+    if config.playground_enabled
+        && candidate_url.origin() == config.server_url.origin()
+        && candidate_url.path() == "/"
+    {
+        return true;
+    }
     let candidate = normalise(&candidate_url, true);
     std::iter::once(config.client_url.to_string())
         .chain(config.allowed_redirect_urls.iter().cloned())
@@ -355,6 +362,24 @@ mod tests {
         assert!(!redirect_allowed(&c, "https://app.example.com.evil.test/"));
         assert!(!redirect_allowed(&c, "https://evil.test/"));
         assert!(!redirect_allowed(&c, "not a url"));
+    }
+
+    #[test]
+    fn the_playground_page_is_a_redirect_target_while_it_is_on() {
+        let on = config(&[
+            ("AUTH_PLAYGROUND_ENABLED", "true"),
+            ("AUTH_SERVER_URL", "http://localhost:4000/v1"),
+        ]);
+        assert!(redirect_allowed(&on, "http://localhost:4000/"));
+        assert!(redirect_allowed(&on, "http://localhost:4000/?x=1"));
+        // Only the page itself, not the API or another port.
+        assert!(!redirect_allowed(&on, "http://localhost:4000/v1/user"));
+        assert!(!redirect_allowed(&on, "http://localhost:4001/"));
+        let off = config(&[
+            ("AUTH_PLAYGROUND_ENABLED", "false"),
+            ("AUTH_SERVER_URL", "http://localhost:4000/v1"),
+        ]);
+        assert!(!redirect_allowed(&off, "http://localhost:4000/"));
     }
 
     #[test]

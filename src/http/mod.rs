@@ -219,6 +219,7 @@ pub fn router(state: AppState) -> Router {
     let playground = Router::new()
         .route("/", get(playground::index))
         .route("/playground/app.js", get(playground::script))
+        .route("/playground/inbox", get(playground::inbox))
         .route("/book/", get(book::index))
         .route("/book/{*path}", get(book::page));
     let routes = if prefix.is_empty() {

@@ -7,6 +7,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
+use super::extract::Client;
+
+/// How many messages the development inbox lists.
+const INBOX_SIZE: usize = 20;
 
 const INDEX_HTML: &str = include_str!("../../playground/dist/index.html");
 const APP_JS: &str = include_str!("../../playground/dist/app.js");
@@ -34,6 +38,28 @@ pub async fn script(State(app): State<AppState>) -> Response {
         APP_JS,
     )
         .into_response()
+}
+
+/// GET /playground/inbox: the development inbox, newest first, so that a server without SMTP
+/// can still be tried end to end (magic links, codes, verification). Its links sign their
+/// holder in, so it is served only with the playground on, mail written to files (no SMTP),
+/// and to a client on this machine; anything else is 404.
+pub async fn inbox(State(app): State<AppState>, Client(client): Client) -> Response {
+    if !app.auth.runtime().config.playground_enabled || !is_loopback(&client.ip) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match app.auth.dev_inbox(INBOX_SIZE).await {
+        None => StatusCode::NOT_FOUND.into_response(),
+        Some(messages) => {
+            ([(header::CACHE_CONTROL, "no-store")], axum::Json(messages)).into_response()
+        }
+    }
+}
+
+/// Whether the client address (after trusted proxies) is this machine.
+fn is_loopback(ip: &str) -> bool {
+    ip.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// Escapes text for a double-quoted HTML attribute.

@@ -1,6 +1,7 @@
 //! Development delivery when no SMTP server is configured: each mail is written to
 //! `LATCHKEY_MAIL_DIR` as `.eml` (the whole message, headers included) and `.html` (the
-//! body, to open in a browser and click), and the log says where.
+//! body, to open in a browser and click), and the log says where. A `.json` beside them
+//! holds what the playground's development inbox lists (`read_inbox`).
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,22 @@ impl Mailer for FileMailer {
         let html = self.dir.join(format!("{stem}.html"));
         write_private(&eml, &message.formatted()).await?;
         write_private(&html, mail.body.expose().as_bytes()).await?;
+        let link = mail
+            .headers
+            .iter()
+            .find(|(name, value)| name == "X-Link" && !value.is_empty())
+            .map(|(_, value)| value.clone());
+        let meta = InboxEntry {
+            kind: "mail",
+            template: mail.template.clone(),
+            to: mail.to.clone(),
+            subject: mail.subject.clone(),
+            created_at: mail.created_at,
+            link,
+            text: text_of(mail.body.expose()),
+        };
+        let json = serde_json::to_vec(&meta).map_err(|e| MailError::Permanent(e.to_string()))?;
+        write_private(&self.dir.join(format!("{stem}.json")), &json).await?;
         // The link signs its holder in: the log names the file, never the link or address.
         tracing::info!(
             event = "mail.written",
@@ -47,6 +64,101 @@ impl Mailer for FileMailer {
         );
         Ok(())
     }
+}
+
+/// One message in the development inbox: what the playground shows of a mail written here.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxEntry {
+    /// `mail` (SMS written by the development SMS provider would be `sms`).
+    pub kind: &'static str,
+    pub template: String,
+    pub to: String,
+    pub subject: String,
+    pub created_at: crate::model::Timestamp,
+    /// The sign-in or verification link, when the mail has one.
+    pub link: Option<String>,
+    /// The body as plain text (for the codes).
+    pub text: String,
+}
+
+/// The newest `limit` messages written to `dir`, newest first. A missing folder is an empty
+/// inbox; unreadable entries are skipped.
+pub async fn read_inbox(dir: &Path, limit: usize) -> Vec<InboxEntry> {
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".json") {
+            names.push(name);
+        }
+    }
+    // The names start with the UTC time the mail was written.
+    names.sort_unstable_by(|a, b| b.cmp(a));
+    let mut inbox = Vec::new();
+    for name in names.into_iter().take(limit) {
+        let Ok(bytes) = tokio::fs::read(dir.join(&name)).await else {
+            continue;
+        };
+        if let Ok(entry) = serde_json::from_slice::<InboxEntryOwned>(&bytes) {
+            inbox.push(entry.into());
+        }
+    }
+    inbox
+}
+
+/// `InboxEntry` as read back (its `kind` is not a `'static` string there).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InboxEntryOwned {
+    kind: String,
+    template: String,
+    to: String,
+    subject: String,
+    created_at: crate::model::Timestamp,
+    link: Option<String>,
+    text: String,
+}
+
+impl From<InboxEntryOwned> for InboxEntry {
+    fn from(e: InboxEntryOwned) -> Self {
+        InboxEntry {
+            kind: if e.kind == "sms" { "sms" } else { "mail" },
+            template: e.template,
+            to: e.to,
+            subject: e.subject,
+            created_at: e.created_at,
+            link: e.link,
+            text: e.text,
+        }
+    }
+}
+
+/// The visible text of one of our HTML mails: tags dropped, the entities our templates
+/// produce decoded, whitespace collapsed. For display in the inbox only.
+fn text_of(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Owner-only on Unix: the files hold sign-in links.
@@ -105,9 +217,16 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names.len(), 2, "{names:?}");
+        assert_eq!(names.len(), 3, "{names:?}");
         assert!(names[0].contains("-email-verify-"), "{names:?}");
         assert!(names[0].ends_with(".eml") && names[1].ends_with(".html"));
+        assert!(names[2].ends_with(".json"));
+        let inbox = read_inbox(&dir, 10).await;
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(inbox[0].to, "ada@example.test");
+        assert_eq!(inbox[0].template, "email-verify");
+        assert_eq!(inbox[0].link.as_deref(), Some(link));
+        assert!(inbox[0].text.contains("Ada") && !inbox[0].text.contains('<'));
         let html = std::fs::read_to_string(dir.join(&names[1])).unwrap();
         assert!(html.contains(&link.replace('&', "&amp;")), "{html}");
         let eml = std::fs::read_to_string(dir.join(&names[0])).unwrap();

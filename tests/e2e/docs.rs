@@ -106,8 +106,8 @@ fn getting_started_commands_work() {
         .collect();
     assert_eq!(
         servers.len(),
-        2,
-        "the plain run and the one without verification"
+        3,
+        "the plain run, the one without verification, the one with links and codes"
     );
     let readme_serve = sh_blocks(README)
         .iter()
@@ -134,12 +134,33 @@ fn getting_started_commands_work() {
             let out = run(signup, port, &dir);
             let listing = out.strip_prefix("{}").unwrap_or_else(|| panic!("{out}"));
             let files: Vec<&str> = listing.split_whitespace().collect();
-            assert_eq!(files.len(), 2, "{listing}");
+            assert_eq!(files.len(), 3, "{listing}");
             assert!(
                 files.iter().all(|f| f.contains("-email-verify-"))
                     && files.iter().any(|f| f.ends_with(".eml"))
-                    && files.iter().any(|f| f.ends_with(".html")),
+                    && files.iter().any(|f| f.ends_with(".html"))
+                    && files.iter().any(|f| f.ends_with(".json")),
                 "{listing}"
+            );
+        } else if i == 2 {
+            // Links and codes on: the playground's "e-mail me a link", then its inbox.
+            let out = run(
+                "curl -s http://localhost:4000/v1/signin/passwordless/email \
+                   -H 'Content-Type: application/json' -d '{\"email\": \"ada@example.com\"}'
+                 echo
+                 curl -s http://localhost:4000/playground/inbox",
+                port,
+                &dir,
+            );
+            let (ok, inbox) = out.split_once('\n').unwrap_or_else(|| panic!("{out}"));
+            assert_eq!(ok, "\"OK\"", "{out}");
+            let inbox: serde_json::Value = serde_json::from_str(inbox).unwrap();
+            assert_eq!(inbox[0]["to"], "ada@example.com", "{inbox}");
+            assert_eq!(inbox[0]["template"], "signin-passwordless", "{inbox}");
+            let link = inbox[0]["link"].as_str().unwrap_or_default();
+            assert!(
+                link.contains("/verify?") && link.contains("type=signinPasswordless"),
+                "{inbox}"
             );
         } else {
             assert!(vars.contains(&(

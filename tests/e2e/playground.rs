@@ -93,3 +93,52 @@ async fn playground_sits_at_the_root_under_an_api_prefix(app: TestApp) {
     assert_eq!(fetch(&prefixed, "/playground/app.js").await.0, 200);
 }
 both_backends!(playground_sits_at_the_root_under_an_api_prefix);
+
+/// The development inbox lists the mails written to files, newest first, and is served only
+/// with the playground on, mail going to files, and a client on this machine.
+async fn the_dev_inbox_is_for_this_machine_only(app: TestApp) {
+    let dir = std::env::temp_dir().join(format!("latchkey-inbox-{}", uuid::Uuid::new_v4()));
+    let dir_var = dir.to_string_lossy().into_owned();
+    let app = app
+        .restart_with(&[
+            ("LATCHKEY_MAIL_DIR", dir_var.as_str()),
+            ("LATCHKEY_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ])
+        .await;
+    let (status, content_type, body) = fetch(&app, "/playground/inbox").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    assert_eq!(body, "[]", "nothing written yet");
+
+    // Through a trusted proxy, from another machine: as if it did not exist.
+    let remote = app
+        .client
+        .get(format!("{}/playground/inbox", app.base))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(remote.status().as_u16(), 404);
+    let local = app
+        .client
+        .get(format!("{}/playground/inbox", app.base))
+        .header("x-forwarded-for", "127.0.0.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.status().as_u16(), 200);
+
+    // Mail going to an SMTP server: no inbox.
+    let smtp = app.with_smtp(&[]).await;
+    assert_eq!(fetch(&smtp, "/playground/inbox").await.0, 404);
+    smtp.stop().await;
+
+    app.change_env(&[("AUTH_PLAYGROUND_ENABLED", "false")])
+        .await;
+    assert_eq!(fetch(&app, "/playground/inbox").await.0, 404);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+both_backends!(the_dev_inbox_is_for_this_machine_only);
