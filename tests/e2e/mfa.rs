@@ -465,3 +465,16 @@ async fn a_clear_text_secret_from_nhost_still_works_and_gets_sealed(app: TestApp
     assert_eq!(res.status, 200, "and works sealed: {:?}", res.body);
 }
 both_backends!(a_clear_text_secret_from_nhost_still_works_and_gets_sealed);
+
+async fn passkey_sign_in_is_not_asked_for_totp(app: TestApp) {
+    app.change_env(&[("AUTH_MFA_ENABLED", "true")]).await;
+    let email = "passkey-totp@example.test";
+    let (session, mut authenticator) = app.sign_up_with_passkey(email).await;
+    enable_totp(&app, session["accessToken"].as_str().unwrap()).await;
+    // User verification makes a passkey two factors, as upstream.
+    let signed_in = crate::webauthn::sign_in_by_email(&app, email, &mut authenticator).await;
+    assert!(signed_in["accessToken"].is_string(), "{signed_in:?}");
+    let res = app.get("/user", signed_in["accessToken"].as_str()).await;
+    assert_eq!(res.body["activeMfaType"], "totp");
+}
+both_backends!(passkey_sign_in_is_not_asked_for_totp);
