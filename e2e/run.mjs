@@ -570,6 +570,36 @@ async function playground(browser, server, store) {
       );
       if (SCREENSHOT && store === "sqlite") await tab.page.screenshot({ path: SCREENSHOT, fullPage: true });
     });
+    step("set up an authenticator app, get recovery codes, turn it off", async () => {
+      await server.changeEnv({ AUTH_MFA_ENABLED: "true" });
+      try {
+        await tab.page.click("#totp-generate");
+        await tab.page.waitForSelector("#totp-setup:not([hidden])", { timeout: STEP_TIMEOUT_MS });
+        const qr = await tab.page.getAttribute("#totp-qr", "src");
+        assert(qr.startsWith("data:image/png;base64,"), `QR code shown: ${qr.slice(0, 40)}`);
+        const secret = await tab.page.textContent("#totp-secret");
+        await tab.page.fill("#totp-code", totpCode(secret));
+        await tab.page.click("#totp-on");
+        await tab.page.waitForFunction(
+          () => document.querySelector("#status")?.textContent?.startsWith("TOTP is on"),
+          null,
+          { timeout: STEP_TIMEOUT_MS },
+        );
+        await tab.page.click("#totp-recovery");
+        await tab.page.waitForSelector("#totp-codes:not([hidden])", { timeout: STEP_TIMEOUT_MS });
+        const codes = (await tab.page.textContent("#totp-codes")).split("\n");
+        assert(codes.length === 10, `ten recovery codes: ${JSON.stringify(codes)}`);
+        await tab.page.fill("#totp-code", totpCode(secret));
+        await tab.page.click("#totp-off");
+        await tab.page.waitForFunction(
+          () => document.querySelector("#status")?.textContent === "TOTP is off",
+          null,
+          { timeout: STEP_TIMEOUT_MS },
+        );
+      } finally {
+        await server.changeEnv({ AUTH_MFA_ENABLED: "false" });
+      }
+    });
   });
 }
 
