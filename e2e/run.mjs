@@ -13,6 +13,7 @@
 // Prints one line per case, then `N passed, M failed`; a failing case prints the browser
 // console and the server log lines of that step. Exit status 1 when anything failed.
 
+import { createHmac } from "node:crypto";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -531,6 +532,67 @@ async function passwordlessEmail(browser, server, pageOrigin, sdk, store) {
   });
 }
 
+/** RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret, computed by the test. */
+function totpCode(secret, at = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(value).padStart(6, "0");
+}
+
+/** TOTP with nhost-js v4: set up with a code, a password sign-in answers a ticket, the code
+ * turns it into a session, and the same code does not sign in twice. */
+async function totp(browser, server, pageOrigin, store) {
+  await scenario(`${store} v4 totp`, server, async (step, ctx) => {
+    const email = uniqueEmail("totp-v4");
+    const password = "correct horse battery";
+    let tab;
+    let secret;
+    let code;
+    step("sign up with a password, set up TOTP from the secret", async () => {
+      await server.changeEnv({ AUTH_MFA_ENABLED: "true" });
+      tab = await openPage(browser, ctx.consoleLines);
+      ctx.close = async () => {
+        await tab.context.close();
+        await server.changeEnv({ AUTH_MFA_ENABLED: "false" });
+      };
+      await tab.page.goto(`${pageOrigin}/v4.html?auth=${encodeURIComponent(server.api)}`);
+      const session = await sdkCall(tab.page, "signUpPassword", email, password);
+      assert(session?.email === email, `signed up: ${JSON.stringify(session)}`);
+      const setup = await sdkCall(tab.page, "generateTotp");
+      assert(setup.imageUrl.startsWith("data:image/png;base64,"), `QR code: ${setup.imageUrl.slice(0, 40)}`);
+      secret = setup.totpSecret;
+      code = totpCode(secret);
+      const ok = await sdkCall(tab.page, "changeMfa", code, "totp");
+      assert(ok === "OK", `activated: ${JSON.stringify(ok)}`);
+    });
+    step("sign out; the password answers a ticket, the code a session", async () => {
+      await sdkCall(tab.page, "signOut");
+      const first = await sdkCall(tab.page, "signInPassword", email, password);
+      assert(first.mfa?.ticket?.startsWith("mfaTotp:") && !first.hasSession, `ticket: ${JSON.stringify(first)}`);
+      const res = await sdkCall(tab.page, "signInTotp", first.mfa.ticket, code);
+      assert(res.ok && res.session?.email === email, `signed in: ${JSON.stringify(res)}`);
+    });
+    step("the same code does not sign in twice", async () => {
+      const again = await sdkCall(tab.page, "signInPassword", email, password);
+      const res = await sdkCall(tab.page, "signInTotp", again.mfa.ticket, code);
+      assert(!res.ok && res.status === 401 && res.error?.error === "invalid-totp", `refused: ${JSON.stringify(res)}`);
+    });
+    step("turn TOTP off with a code: the password signs in directly", async () => {
+      const ok = await sdkCall(tab.page, "changeMfa", totpCode(secret), "");
+      assert(ok === "OK", `deactivated: ${JSON.stringify(ok)}`);
+      const res = await sdkCall(tab.page, "signInPassword", email, password);
+      assert(res.mfa === null && res.hasSession, `no ticket: ${JSON.stringify(res)}`);
+    });
+  });
+}
+
 /** The playground served by latchkey itself at `/`: sign up through its form, see the claims,
  * and keep a screenshot for the book. */
 async function playground(browser, server, store) {
@@ -569,6 +631,36 @@ async function playground(browser, server, store) {
         { timeout: STEP_TIMEOUT_MS },
       );
       if (SCREENSHOT && store === "sqlite") await tab.page.screenshot({ path: SCREENSHOT, fullPage: true });
+    });
+    step("set up an authenticator app, get recovery codes, turn it off", async () => {
+      await server.changeEnv({ AUTH_MFA_ENABLED: "true" });
+      try {
+        await tab.page.click("#totp-generate");
+        await tab.page.waitForSelector("#totp-setup:not([hidden])", { timeout: STEP_TIMEOUT_MS });
+        const qr = await tab.page.getAttribute("#totp-qr", "src");
+        assert(qr.startsWith("data:image/png;base64,"), `QR code shown: ${qr.slice(0, 40)}`);
+        const secret = await tab.page.textContent("#totp-secret");
+        await tab.page.fill("#totp-code", totpCode(secret));
+        await tab.page.click("#totp-on");
+        await tab.page.waitForFunction(
+          () => document.querySelector("#status")?.textContent?.startsWith("TOTP is on"),
+          null,
+          { timeout: STEP_TIMEOUT_MS },
+        );
+        await tab.page.click("#totp-recovery");
+        await tab.page.waitForSelector("#totp-codes:not([hidden])", { timeout: STEP_TIMEOUT_MS });
+        const codes = (await tab.page.textContent("#totp-codes")).split("\n");
+        assert(codes.length === 10, `ten recovery codes: ${JSON.stringify(codes)}`);
+        await tab.page.fill("#totp-code", totpCode(secret));
+        await tab.page.click("#totp-off");
+        await tab.page.waitForFunction(
+          () => document.querySelector("#status")?.textContent === "TOTP is off",
+          null,
+          { timeout: STEP_TIMEOUT_MS },
+        );
+      } finally {
+        await server.changeEnv({ AUTH_MFA_ENABLED: "false" });
+      }
     });
   });
 }
@@ -664,6 +756,7 @@ async function main() {
           await verifiedSignUp(browser, server, pageOrigin, sdk, label);
           await passwordlessEmail(browser, server, pageOrigin, sdk, label);
         }
+        await totp(browser, server, pageOrigin, label);
         await playground(browser, server, label);
       } finally {
         await server.stop();

@@ -100,6 +100,10 @@ pub struct Config {
     pub otp_email_enabled: bool,
     /// How long a magic link or one-time code stays valid (`LATCHKEY_OTP_TTL`).
     pub otp_ttl: Duration,
+    /// TOTP multi-factor authentication: `/mfa/totp/generate`, `/user/mfa`, `/signin/mfa/totp`.
+    pub mfa_enabled: bool,
+    /// The issuer label authenticator apps show (`AUTH_MFA_TOTP_ISSUER`).
+    pub mfa_totp_issuer: String,
     pub email_verification_required: bool,
     pub require_elevated_claim: ElevationMode,
     pub conceal_errors: bool,
@@ -340,6 +344,8 @@ impl Config {
             passwordless_email_enabled: v.bool("AUTH_EMAIL_PASSWORDLESS_ENABLED", false),
             otp_email_enabled: v.bool("AUTH_OTP_EMAIL_ENABLED", false),
             otp_ttl: v.seconds("LATCHKEY_OTP_TTL", 600),
+            mfa_enabled: v.bool("AUTH_MFA_ENABLED", false),
+            mfa_totp_issuer: v.string("AUTH_MFA_TOTP_ISSUER", "auth"),
             email_verification_required: v.bool("AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED", true),
             require_elevated_claim,
             conceal_errors: v.bool("AUTH_CONCEAL_ERRORS", false),
@@ -503,6 +509,8 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_EMAIL_PASSWORDLESS_ENABLED",
     "AUTH_OTP_EMAIL_ENABLED",
     "LATCHKEY_OTP_TTL",
+    "AUTH_MFA_ENABLED",
+    "AUTH_MFA_TOTP_ISSUER",
     "AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED",
     "AUTH_REQUIRE_ELEVATED_CLAIM",
     "AUTH_CONCEAL_ERRORS",

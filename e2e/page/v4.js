@@ -130,6 +130,37 @@ window.sdk = {
     return summary();
   },
 
+  async signUpPassword(email, password) {
+    await nhost.auth.signUpEmailPassword({ email, password });
+    return summary();
+  },
+
+  /** TOTP set-up: the secret and QR code (changeUserMfa), then activation with a code. */
+  async generateTotp() {
+    const { body } = await nhost.auth.changeUserMfa();
+    return body;
+  },
+
+  async changeMfa(code, activeMfaType) {
+    const { body } = await nhost.auth.verifyChangeUserMfa({ code, activeMfaType });
+    return body;
+  },
+
+  /** Password sign-in: `{mfa: {ticket}}` while TOTP is on, else the session. */
+  async signInPassword(email, password) {
+    const { body } = await nhost.auth.signInEmailPassword({ email, password });
+    return { mfa: body.mfa ?? null, hasSession: Boolean(body.session) };
+  },
+
+  async signInTotp(ticket, otp) {
+    try {
+      await nhost.auth.verifySignInMfaTotp({ ticket, otp });
+      return { ok: true, session: summary() };
+    } catch (err) {
+      return { ok: false, ...failure(err) };
+    }
+  },
+
   /** A refresh with a given (e.g. signed-out) token: the server's answer, not a throw. */
   async refreshWith(refreshToken) {
     try {

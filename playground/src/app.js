@@ -62,7 +62,9 @@ async function render() {
   const session = nhost.getUserSession();
   const signedIn = Boolean(session);
   const claims = signedIn ? claimsOf(session.accessToken) : null;
-  for (const id of ["add-key", "elevate", "refresh", "signout"]) $(id).disabled = !signedIn;
+  for (const id of ["add-key", "elevate", "refresh", "signout", "totp-generate", "totp-on", "totp-off", "totp-recovery"]) {
+    $(id).disabled = !signedIn;
+  }
   const rows = signedIn
     ? [
         ["signed in", "yes"],
@@ -249,6 +251,39 @@ action("signout", async () => {
   await nhost.auth.signOut({ refreshToken: nhost.getUserSession()?.refreshToken });
   nhost.clearSession();
   return "signed out";
+});
+
+action("totp-generate", async () => {
+  const { body } = await nhost.auth.changeUserMfa();
+  $("totp-qr").src = body.imageUrl;
+  $("totp-secret").textContent = body.totpSecret;
+  $("totp-setup").hidden = false;
+  return "scan the QR code, then type the app's code and turn TOTP on";
+});
+
+action("totp-on", async () => {
+  await nhost.auth.verifyChangeUserMfa({ code: $("totp-code").value.trim(), activeMfaType: "totp" });
+  $("totp-setup").hidden = true;
+  return "TOTP is on: password sign-ins now ask for a code";
+});
+
+action("totp-off", async () => {
+  await nhost.auth.verifyChangeUserMfa({ code: $("totp-code").value.trim(), activeMfaType: "" });
+  $("totp-codes").hidden = true;
+  return "TOTP is off";
+});
+
+// Latchkey's own endpoint: no SDK method, so a plain request with the access token.
+action("totp-recovery", async () => {
+  const res = await fetch(`${authUrl}/user/mfa/recovery-codes`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${nhost.getUserSession()?.accessToken}` },
+  });
+  const body = await res.json();
+  if (!res.ok) throw { body };
+  $("totp-codes").textContent = body.recoveryCodes.join("\n");
+  $("totp-codes").hidden = false;
+  return "write these codes down: each signs in once, and they are not shown again";
 });
 
 finishRedirect()

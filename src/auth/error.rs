@@ -37,6 +37,18 @@ pub enum Error {
     /// No PAT of the bearer has this id.
     #[error("unknown personal access token")]
     UnknownPat,
+    /// TOTP is not active for the user (deactivation, or an `mfaTotp:` ticket of a user who
+    /// turned it off meanwhile), or recovery codes asked for without it.
+    #[error("TOTP MFA is not active")]
+    MfaNotActive,
+    /// Activation before `GET /mfa/totp/generate` stored a secret.
+    #[error("no TOTP secret")]
+    NoTotpSecret,
+    /// A wrong TOTP code, one already used, or an unknown or used recovery code.
+    #[error("invalid TOTP code")]
+    InvalidTotp,
+    #[error("TOTP MFA already active")]
+    TotpAlreadyActive,
     /// Missing, malformed, expired or badly signed bearer token.
     #[error("unauthenticated")]
     Unauthenticated,

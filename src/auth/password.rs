@@ -220,13 +220,9 @@ impl Auth {
         };
         check_user(&rt.config, &user, false)?;
         if user.active_mfa_type.as_deref() == Some("totp") {
-            let now = self.now();
-            let (clear, stored, expires_at) =
-                new_ticket(TicketKind::MfaTotp, chrono::Duration::minutes(5), now);
-            self.store
-                .set_ticket(user.id, &stored, expires_at, now, None)
-                .await?;
-            return Ok(PasswordSignIn::Mfa(clear));
+            // Nhost keeps this ticket in clear in users.ticket, shared with e-mail tickets;
+            // here it is hashed in its own slot (see auth::mfa).
+            return Ok(PasswordSignIn::Mfa(self.new_mfa_ticket(&user).await?));
         }
         let event = self.signin_event(ctx, "password", user.id);
         let session = self

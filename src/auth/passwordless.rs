@@ -11,7 +11,7 @@ use serde_json::json;
 use tracing::{debug, instrument};
 
 use super::error::{Error, Result};
-use super::sessions::SessionKind;
+use super::sessions::{PendingSession, SessionKind};
 use super::signup::{
     SignUpOptions, ValidSignUp, email_allowed, email_valid, gravatar_url, user_email_allowed,
     validate_options,
@@ -213,21 +213,37 @@ impl Auth {
                 return Err(Error::InvalidTicket);
             }
         };
+        let user = self
+            .redeemed_user(&mut pending, user_id, |user| {
+                check_user(&rt.config, user, false)
+            })
+            .await?;
+        self.after_session_write(now, false).await?;
+        self.finish_session(rt, user, pending, SessionKind::Ticket)
+            .await
+    }
+
+    /// The user a ticket or code was just redeemed for, with the session stored for them in
+    /// the same transaction (`pending`, whose placeholder user id is set here). A user that
+    /// `check` refuses (blocked or disabled after the mail was sent) gets `check`'s error: the
+    /// ticket stays used up, and the session goes again, so the link signs no one in.
+    pub(crate) async fn redeemed_user(
+        &self,
+        pending: &mut PendingSession,
+        user_id: UserId,
+        check: impl FnOnce(&User) -> Result<()>,
+    ) -> Result<User> {
         pending.row.user_id = user_id;
         let user = self
             .store
             .get_user(user_id)
             .await?
             .ok_or(Error::InvalidTicket)?;
-        if let Err(err) = check_user(&rt.config, &user, false) {
-            // Refused after the code was sent: the code is used up, and the session stored
-            // with it goes again.
+        if let Err(err) = check(&user) {
             self.store.delete_refresh_token(&pending.row.hash).await?;
             return Err(err);
         }
-        self.after_session_write(now, false).await?;
-        self.finish_session(rt, user, pending, SessionKind::Ticket)
-            .await
+        Ok(user)
     }
 
     /// `POST /user/deanonymize` with `signInMethod: "passwordless"`: the anonymous user gets

@@ -305,18 +305,16 @@ impl Auth {
             TicketRedemption::EmailTaken => return Err(Error::EmailTaken),
             TicketRedemption::Invalid => return Err(Error::InvalidTicket),
         };
-        pending.row.user_id = user_id;
+        // Blocked after the mail was sent: refused as a sign-in would be.
         let user = self
-            .store
-            .get_user(user_id)
-            .await?
-            .ok_or(Error::InvalidTicket)?;
-        if !user_email_allowed(&rt.config, &user) {
-            // Blocked after the mail was sent: the ticket is used up, but the session stored
-            // with it goes again, so the link signs no one in (as a sign-in would refuse).
-            self.store.delete_refresh_token(&pending.row.hash).await?;
-            return Err(Error::BadCredentials);
-        }
+            .redeemed_user(&mut pending, user_id, |user| {
+                if user_email_allowed(&rt.config, user) {
+                    Ok(())
+                } else {
+                    Err(Error::BadCredentials)
+                }
+            })
+            .await?;
         if kind == TicketKind::EmailConfirmChange {
             self.record_credential_change(ctx, "email.changed", user.id)
                 .await?;

@@ -339,6 +339,16 @@ pub const REFERENCE: &[(Group, &[Variable])] = &[
                 description: "Enable e-mail codes: `POST /signin/otp/email` and `/signin/otp/email/verify`.",
             },
             Variable {
+                name: "AUTH_MFA_ENABLED",
+                default: "`false`",
+                description: "Enable TOTP multi-factor authentication: `GET /mfa/totp/generate`, `POST /user/mfa`, `POST /signin/mfa/totp`, and Latchkey's recovery codes (`POST /user/mfa/recovery-codes`, `GET /user/mfa`).",
+            },
+            Variable {
+                name: "AUTH_MFA_TOTP_ISSUER",
+                default: "`auth`",
+                description: "The issuer name authenticator apps show next to the account (a `:` is replaced by a space).",
+            },
+            Variable {
                 name: "LATCHKEY_OTP_TTL",
                 default: "`600`",
                 description: "Seconds a magic link or one-time code stays valid (upstream: 1 h for e-mail). Each code allows 5 wrong guesses, then it is dead.",

@@ -29,6 +29,10 @@ pub enum ErrorCode {
     InvalidRefreshToken,
     InvalidTicket,
     InvalidPat,
+    DisabledMfaTotp,
+    NoTotpSecret,
+    InvalidTotp,
+    TotpAlreadyActive,
     UserNotAnonymous,
     PasswordTooShort,
     PasswordInHibpDatabase,
@@ -70,6 +74,10 @@ impl ErrorCode {
             InvalidRefreshToken => (S::UNAUTHORIZED, "Invalid or expired refresh token"),
             InvalidTicket => (S::UNAUTHORIZED, "Invalid ticket"),
             InvalidPat => (S::UNAUTHORIZED, "Invalid or expired personal access token"),
+            DisabledMfaTotp => (S::UNAUTHORIZED, "User does not have TOTP MFA enabled"),
+            NoTotpSecret => (S::BAD_REQUEST, "User does not have a TOTP secret"),
+            InvalidTotp => (S::UNAUTHORIZED, "Invalid TOTP code"),
+            TotpAlreadyActive => (S::BAD_REQUEST, "TOTP MFA is already active"),
             UserNotAnonymous => (S::BAD_REQUEST, "Logged in user is not anonymous"),
             PasswordTooShort => (S::BAD_REQUEST, "Password is too short"),
             PasswordInHibpDatabase => (S::BAD_REQUEST, "Password is in HIBP database"),
@@ -98,6 +106,9 @@ impl ErrorCode {
                 | RoleNotAllowed
                 | InvalidRefreshToken
                 | InvalidTicket
+                | DisabledMfaTotp
+                | NoTotpSecret
+                | InvalidTotp
         )
     }
 }
@@ -220,6 +231,10 @@ impl From<auth::Error> for ApiError {
             E::InvalidRefreshToken => ErrorCode::InvalidRefreshToken,
             E::InvalidTicket => ErrorCode::InvalidTicket,
             E::InvalidPat => ErrorCode::InvalidPat,
+            E::MfaNotActive => ErrorCode::DisabledMfaTotp,
+            E::NoTotpSecret => ErrorCode::NoTotpSecret,
+            E::InvalidTotp => ErrorCode::InvalidTotp,
+            E::TotpAlreadyActive => ErrorCode::TotpAlreadyActive,
             E::UserNotAnonymous => ErrorCode::UserNotAnonymous,
             E::PasswordTooShort => ErrorCode::PasswordTooShort,
             E::PasswordPwned => ErrorCode::PasswordInHibpDatabase,
@@ -264,6 +279,10 @@ mod tests {
             InvalidRefreshToken,
             InvalidTicket,
             InvalidPat,
+            DisabledMfaTotp,
+            NoTotpSecret,
+            InvalidTotp,
+            TotpAlreadyActive,
             UserNotAnonymous,
             PasswordTooShort,
             PasswordInHibpDatabase,

@@ -12,6 +12,7 @@ mod graphql;
 mod keys;
 mod meta;
 pub mod metrics;
+mod mfa;
 mod password;
 mod passwordless;
 mod pats;
@@ -125,11 +126,13 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         route(Post, "/graphql", graphql::handle).with_extension(graphql::schema()),
         route(Get, "/healthz", meta::healthz),
         route(Head, "/healthz", meta::healthz_head),
+        route(Get, "/mfa/totp/generate", mfa::generate),
         route(Get, "/openapi.json", meta::openapi),
         route(Post, "/pat", pats::create),
         route(Get, "/readyz", meta::readyz),
         route(Post, "/signin/anonymous", signin::anonymous),
         route(Post, "/signin/email-password", password::sign_in),
+        route(Post, "/signin/mfa/totp", mfa::sign_in),
         route(Post, "/signin/otp/email", passwordless::email_otp),
         route(
             Post,
@@ -155,6 +158,9 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
             "/user/email/send-verification-email",
             user::send_verification_email,
         ),
+        route(Get, "/user/mfa", mfa::status),
+        route(Post, "/user/mfa", mfa::change),
+        route(Post, "/user/mfa/recovery-codes", mfa::recovery_codes),
         route(Post, "/user/password", password::change),
         route(Post, "/user/password/reset", password::reset),
         route(Get, "/user/pats", pats::list),

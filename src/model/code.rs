@@ -12,6 +12,9 @@ pub enum CodeKind {
     EmailOtp,
     /// A 6-digit code sent by SMS.
     SmsOtp,
+    /// The `mfaTotp:` ticket of a password sign-in with TOTP active (5 minutes), redeemed
+    /// only by `POST /signin/mfa/totp` with a TOTP or recovery code.
+    MfaTotp,
 }
 
 impl CodeKind {
@@ -20,6 +23,7 @@ impl CodeKind {
             CodeKind::MagicLink => "magic-link",
             CodeKind::EmailOtp => "otp-email",
             CodeKind::SmsOtp => "otp-sms",
+            CodeKind::MfaTotp => "mfa-totp",
         }
     }
 

@@ -2,12 +2,14 @@
 //! in return types; `StoreError` only means the database failed.
 
 mod codes;
+mod mfa;
 mod outbox;
 mod pats;
 pub mod postgres;
 pub mod sqlite;
 
 pub use codes::CodeStore;
+pub use mfa::{MfaProof, MfaSignIn, MfaStore};
 pub use outbox::OutboxStore;
 pub use pats::PatStore;
 
@@ -492,6 +494,7 @@ pub trait Store:
     + OutboxStore
     + CodeStore
     + PatStore
+    + MfaStore
 {
 }
 impl<
@@ -505,7 +508,8 @@ impl<
         + AuditStore
         + OutboxStore
         + CodeStore
-        + PatStore,
+        + PatStore
+        + MfaStore,
 > Store for T
 {
 }

@@ -21,6 +21,7 @@ mod fuzz;
 mod graphql;
 mod keys;
 mod limits;
+mod mfa;
 mod migrations;
 mod openapi;
 mod operability;

@@ -5,6 +5,7 @@ mod audit;
 mod challenges;
 mod codes;
 mod keys;
+mod mfa;
 mod outbox;
 mod passwords;
 mod pats;
