@@ -31,6 +31,7 @@ mod pats;
 mod playground;
 mod ratelimit;
 mod sessions;
+mod sms;
 mod transport;
 mod webauthn;
 mod webauthn_attestation;
