@@ -52,3 +52,60 @@ impl TextSender for DevSender {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Log output, captured.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+        type Writer = Logs;
+        fn make_writer(&'a self) -> Logs {
+            self.clone()
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn writes_the_text_and_logs_only_where() {
+        let logs = Logs::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let dir = std::env::temp_dir().join(format!("latchkey-sms-{}", uuid::Uuid::new_v4()));
+        let to = PhoneNumber::parse("+33 6 12 34 56 78").unwrap();
+        let body = Secret::new("Your code is 097531.");
+        DevSender::new(dir.clone()).send(&to, &body).await.unwrap();
+
+        let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("sms.written"), "{logged}");
+        assert!(logged.contains(&dir.display().to_string()), "{logged}");
+        assert!(
+            !logged.contains("097531"),
+            "the code is not logged: {logged}"
+        );
+        assert!(!logged.contains("612345678"), "the number is not logged");
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let path = files.into_iter().next().unwrap().unwrap().path();
+        let text = std::fs::read_to_string(path).unwrap();
+        assert_eq!(text, "To: +33612345678\n\nYour code is 097531.\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

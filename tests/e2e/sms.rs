@@ -113,6 +113,11 @@ async fn sms_code_signs_a_new_user_in_once(app: TestApp) {
         res.body["session"]["user"]["id"],
         json!(user.id.to_string())
     );
+    // A sender number (not a Messaging Service) goes as `From`.
+    app.change_env(&[("AUTH_SMS_TWILIO_MESSAGING_SERVICE_ID", "+15005550006")])
+        .await;
+    assert_ok(&ask(&app, NUMBER, json!({})).await, "from a number");
+    assert_eq!(fake.texts_to(NUMBER).last().unwrap().sender_field, "From");
     assert!(fake.malformed().is_empty(), "{:?}", fake.malformed());
 }
 both_backends!(sms_code_signs_a_new_user_in_once);
@@ -490,3 +495,27 @@ mod kinds_never_cross {
         .await
     }
 }
+
+/// The send endpoint fills the SMS bucket; its `/otp` does not (it is brute-force counted).
+async fn texts_are_rate_limited(app: TestApp) {
+    let fake = FakeSms::start().await;
+    let limits = [
+        ("AUTH_RATE_LIMIT_ENABLE", "true"),
+        ("AUTH_RATE_LIMIT_SMS_BURST", "2"),
+        ("AUTH_RATE_LIMIT_BRUTE_FORCE_BURST", "100"),
+    ];
+    let app = with(&app, fake.twilio_vars(), &limits).await;
+    for n in 0..2 {
+        assert_ok(&ask(&app, NUMBER, json!({})).await, &format!("request {n}"));
+    }
+    for n in 0..3 {
+        assert_bad_code(
+            &verify(&app, NUMBER, "000000x").await,
+            &format!("guess {n}"),
+        );
+    }
+    let res = ask(&app, NUMBER, json!({})).await;
+    assert_eq!((res.status, res.error_code()), (429, "too-many-requests"));
+    assert_eq!(fake.texts().len(), 2);
+}
+both_backends!(texts_are_rate_limited);
