@@ -63,7 +63,8 @@ impl SmsConfig {
 }
 
 pub(super) fn sms_settings(v: &mut Vars) -> SmsConfig {
-    let provider = provider(v);
+    let passwordless_enabled = v.bool("AUTH_SMS_PASSWORDLESS_ENABLED", false);
+    let provider = provider(v, passwordless_enabled);
     let twilio_base_url = v.url("LATCHKEY_SMS_TWILIO_BASE_URL", "https://api.twilio.com");
     let twilio_verify_base_url = v.url(
         "LATCHKEY_SMS_TWILIO_VERIFY_BASE_URL",
@@ -74,7 +75,7 @@ pub(super) fn sms_settings(v: &mut Vars) -> SmsConfig {
         "https://api.modicagroup.com",
     );
     SmsConfig {
-        passwordless_enabled: v.bool("AUTH_SMS_PASSWORDLESS_ENABLED", false),
+        passwordless_enabled,
         provider,
         sms_dir: PathBuf::from(v.string("LATCHKEY_SMS_DIR", "./latchkey-sms")),
         twilio_base_url,
@@ -92,8 +93,10 @@ const MODICA_VARS: [&str; 2] = ["AUTH_SMS_MODICA_USERNAME", "AUTH_SMS_MODICA_PAS
 
 // Nhost: without AUTH_SMS_PROVIDER uses Twilio, and refuses to start when SMS is on and its
 // credentials are missing; here the provider whose credentials are all set is used, and with
-// none the `dev` provider, so trying SMS sign-in out needs no account anywhere.
-fn provider(v: &mut Vars) -> SmsProvider {
+// none the `dev` provider, so trying SMS sign-in out needs no account anywhere. A provider
+// chosen by name needs its credentials only while SMS is on, as upstream (until then `dev`
+// stands in, unused).
+fn provider(v: &mut Vars, enabled: bool) -> SmsProvider {
     let all_set = |v: &Vars, names: &[&str]| names.iter().all(|n| v.get(n).is_some());
     let chosen = v.get("AUTH_SMS_PROVIDER").map(str::to_ascii_lowercase);
     let chosen = match chosen.as_deref() {
@@ -102,6 +105,14 @@ fn provider(v: &mut Vars) -> SmsProvider {
         None if all_set(v, &MODICA_VARS) => "modica".into(),
         None => "dev".into(),
     };
+    let needed: &[&str] = match chosen.as_str() {
+        "twilio" => &TWILIO_VARS,
+        "modica" => &MODICA_VARS,
+        _ => &[],
+    };
+    if !enabled && !all_set(v, needed) {
+        return SmsProvider::Dev;
+    }
     match chosen.as_str() {
         "dev" => SmsProvider::Dev,
         "twilio" => {
@@ -209,7 +220,11 @@ mod tests {
 
     #[test]
     fn a_chosen_provider_needs_its_credentials() {
+        // Only once SMS is on, as upstream.
+        assert!(config(&[("AUTH_SMS_PROVIDER", "twilio")]).is_ok());
+        let on = ("AUTH_SMS_PASSWORDLESS_ENABLED", "true");
         let errors = config(&[
+            on,
             ("AUTH_SMS_PROVIDER", "twilio"),
             ("AUTH_SMS_TWILIO_ACCOUNT_SID", "AC1"),
         ])
@@ -224,7 +239,7 @@ mod tests {
                 .iter()
                 .any(|e| e.starts_with("AUTH_SMS_TWILIO_MESSAGING_SERVICE_ID:"))
         );
-        let errors = config(&[("AUTH_SMS_PROVIDER", "modica")]).unwrap_err();
+        let errors = config(&[on, ("AUTH_SMS_PROVIDER", "modica")]).unwrap_err();
         assert_eq!(errors.len(), 2, "{errors:?}");
         let errors = config(&[
             ("AUTH_SMS_PROVIDER", "carrier-pigeon"),
