@@ -32,6 +32,7 @@ mod playground;
 mod ratelimit;
 mod sessions;
 mod sms;
+mod sms_providers;
 mod transport;
 mod webauthn;
 mod webauthn_attestation;

@@ -1,43 +1,48 @@
-//! SMS sign-in codes (issue #17) against a Twilio- and Modica-shaped service on a real socket
-//! (`support::fake_sms`), and the `dev` provider's files: codes once, five guesses, expiry,
-//! E.164 numbers, the sign-up rules, phone-only users on bearer endpoints, failed sends that
+//! SMS sign-in codes (issue #17) against a Twilio-shaped service on a real socket
+//! (`support::fake_sms`; the other providers are in `sms_providers`): codes once, five
+//! guesses, expiry, E.164 numbers, the sign-up rules, phone-only users on bearer endpoints, failed sends that
 //! leave nothing usable, and codes that never cross with e-mail ones.
 
 use std::time::Duration;
 
-use latchkey::model::{CodeKind, UserId};
+use latchkey::model::UserId;
 use serde_json::{Value, json};
 
 use crate::support::fake_sms::{FakeSms, code_in};
 use crate::support::{Res, TestApp};
 
-const NUMBER: &str = "+33612345678";
-const SPACED: &str = "+33 6 12 34 56 78";
-const OTHER: &str = "+33698765432";
-const REQUIRE_VERIFIED: (&str, &str) = ("AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED", "true");
+pub(crate) const NUMBER: &str = "+33612345678";
+pub(crate) const SPACED: &str = "+33 6 12 34 56 78";
+pub(crate) const OTHER: &str = "+33698765432";
+pub(crate) const REQUIRE_VERIFIED: (&str, &str) =
+    ("AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED", "true");
 
 /// A server over `app`'s database with the provider's variables and `extra` on top.
-async fn with(app: &TestApp, vars: Vec<(&'static str, String)>, extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn with(
+    app: &TestApp,
+    vars: Vec<(&'static str, String)>,
+    extra: &[(&str, &str)],
+) -> TestApp {
     let mut all: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     all.extend_from_slice(extra);
     app.restart_with(&all).await
 }
 
-async fn ask(app: &TestApp, number: &str, options: Value) -> Res {
+pub(crate) async fn ask(app: &TestApp, number: &str, options: Value) -> Res {
     let body = json!({ "phoneNumber": number, "options": options });
     app.post("/signin/passwordless/sms", &body).await
 }
 
-async fn verify(app: &TestApp, number: &str, otp: &str) -> Res {
+pub(crate) async fn verify(app: &TestApp, number: &str, otp: &str) -> Res {
     let body = json!({ "phoneNumber": number, "otp": otp });
     app.post("/signin/passwordless/sms/otp", &body).await
 }
 
-fn assert_ok(res: &Res, what: &str) {
+pub(crate) fn assert_ok(res: &Res, what: &str) {
     assert_eq!((res.status, &res.body), (200, &json!("OK")), "{what}");
 }
 
-fn assert_bad_code(res: &Res, what: &str) {
+pub(crate) fn assert_bad_code(res: &Res, what: &str) {
     assert_eq!(
         (res.status, res.error_code()),
         (400, "invalid-request"),
@@ -46,12 +51,12 @@ fn assert_bad_code(res: &Res, what: &str) {
 }
 
 /// A right guess's neighbour: certainly wrong.
-fn wrong(code: &str) -> String {
+pub(crate) fn wrong(code: &str) -> String {
     let n: u32 = code.parse().unwrap();
     format!("{:06}", (n + 1) % 1_000_000)
 }
 
-async fn user_id(app: &TestApp, number: &str) -> UserId {
+pub(crate) async fn user_id(app: &TestApp, number: &str) -> UserId {
     let user = app.store.find_user_by_phone(number).await.unwrap();
     user.expect("a user with the number").id
 }
@@ -324,84 +329,6 @@ async fn a_failed_send_leaves_nothing_usable(app: TestApp) {
     assert_eq!(res.status, 200, "{:?}", res.body);
 }
 both_backends!(a_failed_send_leaves_nothing_usable);
-
-async fn twilio_verify_makes_and_checks_codes(app: TestApp) {
-    let fake = FakeSms::start().await;
-    let app = with(&app, fake.verify_vars(), &[REQUIRE_VERIFIED]).await;
-    assert_ok(&ask(&app, SPACED, json!({})).await, "request");
-    let code = fake.verify_code(NUMBER).expect("a pending verification");
-    let id = user_id(&app, NUMBER).await;
-    let now = app.clock_now();
-    let stored = app
-        .store
-        .attempt_code(id, CodeKind::SmsOtp, now, 5)
-        .await
-        .unwrap();
-    assert!(stored.is_none(), "Twilio holds the code, not the database");
-    assert_bad_code(&verify(&app, NUMBER, &wrong(&code)).await, "wrong");
-    let res = verify(&app, SPACED, &code).await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    assert_eq!(res.body["session"]["user"]["phoneNumberVerified"], true);
-    let token = res.body["session"]["accessToken"].as_str().unwrap();
-    assert_eq!(app.get("/user", Some(token)).await.status, 200);
-    assert_bad_code(&verify(&app, NUMBER, &code).await, "approved already");
-    assert_eq!(app.sessions_of(&id.to_string()).await, 1);
-
-    fake.fail(true);
-    let res = ask(&app, OTHER, json!({})).await;
-    assert_eq!((res.status, res.error_code()), (400, "cannot-send-sms"));
-    assert!(app.store.find_user_by_phone(OTHER).await.unwrap().is_none());
-    assert!(fake.malformed().is_empty(), "{:?}", fake.malformed());
-}
-both_backends!(twilio_verify_makes_and_checks_codes);
-
-async fn modica_carries_texts(app: TestApp) {
-    let fake = FakeSms::start().await;
-    let app = with(&app, fake.modica_vars(), &[]).await;
-    assert_ok(&ask(&app, NUMBER, json!({})).await, "request");
-    let texts = fake.texts_to(NUMBER);
-    assert_eq!(texts.len(), 1);
-    assert_eq!(texts[0].sender_field, "modica");
-    let res = verify(&app, NUMBER, &code_in(&texts[0].body)).await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    fake.fail(true);
-    let res = ask(&app, OTHER, json!({})).await;
-    assert_eq!((res.status, res.error_code()), (400, "cannot-send-sms"));
-    assert!(fake.malformed().is_empty(), "{:?}", fake.malformed());
-}
-both_backends!(modica_carries_texts);
-
-/// Without provider credentials, texts go to files in `LATCHKEY_SMS_DIR`.
-async fn dev_provider_writes_files(app: TestApp) {
-    let dir = std::env::temp_dir().join(format!("latchkey-sms-{}", uuid::Uuid::new_v4()));
-    let vars = vec![
-        ("AUTH_SMS_PASSWORDLESS_ENABLED", "true".to_owned()),
-        ("LATCHKEY_SMS_DIR", dir.display().to_string()),
-    ];
-    let app = with(&app, vars, &[]).await;
-    assert_ok(&ask(&app, SPACED, json!({})).await, "request");
-    let files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    assert!(files[0].extension().is_some_and(|e| e == "txt"));
-    let text = std::fs::read_to_string(&files[0]).unwrap();
-    assert!(
-        text.starts_with(&format!("To: {NUMBER}\n\nYour code is ")),
-        "{text}"
-    );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "only the owner may read codes");
-    }
-    let res = verify(&app, NUMBER, &code_in(&text)).await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-both_backends!(dev_provider_writes_files);
 
 /// One user with both an address and a number: an SMS code is no e-mail code, nor the
 /// reverse, and asking for one leaves the other in place.
