@@ -65,7 +65,7 @@ pub struct Runtime {
     pub attestation: Option<webauthn::AttestationTrust>,
     /// Built from the SMTP settings, so `/change-env` can point at another mail server.
     pub mailer: Arc<dyn Mailer>,
-    /// The one client for outgoing HTTP (HIBP, Hasura), with the configured proxies and roots.
+    /// The one client for outgoing HTTP (HIBP, Hasura, SMS providers), with the configured proxies and roots.
     pub http: reqwest::Client,
     pub(crate) custom_claims: claims::CustomClaims,
     /// Renders mails from the templates and sender configured.
