@@ -19,6 +19,7 @@ mod outgoing;
 mod password;
 mod ratelimit;
 pub mod reference;
+mod sms;
 mod webauthn;
 
 pub use claims::{CustomClaim, CustomClaimsConfig, HasuraEndpoint};
@@ -32,6 +33,7 @@ pub use outgoing::OutgoingConfig;
 pub use password::PasswordConfig;
 use ratelimit::rate_limit_settings;
 pub use ratelimit::{Limit, RateLimitConfig};
+pub use sms::{SmsConfig, SmsProvider, TwilioConfig};
 use webauthn::webauthn_settings;
 pub use webauthn::{Attestation, AttestationPolicy, UserVerification, WebauthnConfig};
 
@@ -123,6 +125,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub rate_limits: RateLimitConfig,
     pub mail: MailConfig,
+    pub sms: SmsConfig,
     pub password: PasswordConfig,
     pub custom_claims: CustomClaimsConfig,
     pub outgoing: OutgoingConfig,
@@ -315,6 +318,7 @@ impl Config {
         let limits = limits_settings(&mut v);
         let rate_limits = rate_limit_settings(&mut v);
         let mail = mail::mail_settings(&mut v);
+        let sms = sms::sms_settings(&mut v);
         let password = password::password_settings(&mut v);
         let custom_claims = claims::custom_claims_settings(&mut v);
         let outgoing = outgoing::outgoing_settings(&mut v);
@@ -364,6 +368,7 @@ impl Config {
             limits,
             rate_limits,
             mail,
+            sms,
             password,
             custom_claims,
             outgoing,
@@ -390,7 +395,7 @@ impl Config {
             "listen={} prefix={:?} server_url={} client_url={} database={} jwt={} issuer={} \
              webauthn.enabled={} rp_id={} origins=[{}] uv={:?} elevated_claim={:?} \
              email_verification_required={} anonymous={} signup_disabled={} playground={} \
-             custom_claims={} claims_from={} https_proxy={} {}",
+             custom_claims={} claims_from={} https_proxy={} {} {}",
             self.listen_addr(),
             self.api_prefix,
             self.server_url,
@@ -419,6 +424,7 @@ impl Config {
             },
             self.outgoing.https_proxy.is_some(),
             self.mail.summary(),
+            self.sms.summary(),
         )
     }
 }
@@ -568,6 +574,17 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_EMAIL_TEMPLATES_PATH",
     "LATCHKEY_MAIL_DIR",
     "LATCHKEY_MAIL_SEND_TIMEOUT",
+    "AUTH_SMS_PASSWORDLESS_ENABLED",
+    "AUTH_SMS_PROVIDER",
+    "AUTH_SMS_TWILIO_ACCOUNT_SID",
+    "AUTH_SMS_TWILIO_AUTH_TOKEN",
+    "AUTH_SMS_TWILIO_MESSAGING_SERVICE_ID",
+    "AUTH_SMS_MODICA_USERNAME",
+    "AUTH_SMS_MODICA_PASSWORD",
+    "LATCHKEY_SMS_DIR",
+    "LATCHKEY_SMS_TWILIO_BASE_URL",
+    "LATCHKEY_SMS_TWILIO_VERIFY_BASE_URL",
+    "LATCHKEY_SMS_MODICA_BASE_URL",
     "AUTH_PASSWORD_MIN_LENGTH",
     "AUTH_PASSWORD_HIBP_ENABLED",
     "LATCHKEY_HIBP_URL",

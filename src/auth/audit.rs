@@ -152,6 +152,8 @@ pub(crate) fn reason(err: &Error) -> &'static str {
         Error::RedirectNotAllowed => "redirect-not-allowed",
         Error::InvalidRefreshToken => "invalid-refresh-token",
         Error::InvalidTicket => "invalid-ticket",
+        Error::InvalidCode => "invalid-code",
+        Error::SmsNotSent(_) => "sms-not-sent",
         Error::InvalidPat => "invalid-pat",
         Error::UnknownPat => "unknown-pat",
         Error::MfaNotActive => "mfa-not-active",

@@ -62,6 +62,12 @@ pub enum Error {
     /// HIBP could not be asked in time and `LATCHKEY_HIBP_FAIL_OPEN` is off.
     #[error("password breach check unavailable")]
     CheckUnavailable,
+    /// A wrong, expired, used or exhausted SMS code (or one for no such number).
+    #[error("invalid SMS code")]
+    InvalidCode,
+    /// The SMS provider did not take the message: nothing was stored for it.
+    #[error("SMS not sent")]
+    SmsNotSent(#[source] crate::sms::SmsError),
     #[error("user is not anonymous")]
     UserNotAnonymous,
     #[error("invalid request: {0}")]

@@ -10,13 +10,14 @@ mod error;
 mod hibp;
 mod mfa;
 mod outbox;
-mod outgoing;
+pub(crate) mod outgoing;
 mod password;
 mod passwordless;
 mod pats;
 pub mod ratelimit;
 pub(crate) mod sessions;
 mod signup;
+mod sms;
 mod tickets;
 pub mod tokens;
 pub mod webauthn;
@@ -78,11 +79,13 @@ pub struct Runtime {
     pub mailer: Arc<dyn Mailer>,
     /// Encrypts secrets kept at rest (`AUTH_ENCRYPTION_KEY`, else the development key).
     pub sealer: encryption::Sealer,
-    /// The one client for outgoing HTTP (HIBP, Hasura), with the configured proxies and roots.
+    /// The one client for outgoing HTTP (HIBP, Hasura, SMS providers), with the configured proxies and roots.
     pub http: reqwest::Client,
     pub(crate) custom_claims: claims::CustomClaims,
     /// Renders mails from the templates and sender configured.
     pub composer: crate::mail::Composer,
+    /// The SMS provider (`AUTH_SMS_PROVIDER`), over `http`.
+    pub sms: crate::sms::Sms,
     /// A bcrypt hash at the configured cost that no password matches in practice: unknown
     /// accounts are verified against it, so they take as long as known ones.
     pub dummy_password_hash: String,
@@ -296,6 +299,7 @@ fn build_runtime(
     let http = outgoing::http_client(&config.outgoing)?;
     let custom_claims = claims::CustomClaims::new(config.custom_claims.clone());
     let composer = crate::mail::composer_from_config(&config)?;
+    let sms = crate::sms::from_config(&config.sms, &http)?;
     let dummy_password_hash = bcrypt::hash(tokens::random_key_hex(), config.password.bcrypt_cost)
         .map_err(|e| format!("bcrypt: {e}"))?;
     Ok(Runtime {
@@ -308,6 +312,7 @@ fn build_runtime(
         http,
         custom_claims,
         composer,
+        sms,
         dummy_password_hash,
     })
 }
@@ -315,8 +320,12 @@ fn build_runtime(
 /// The user checks Nhost applies before issuing or honouring a session: every sign-in,
 /// refresh and bearer request. The e-mail lists come first, as upstream: an address blocked
 /// (or no longer allowed) since sign-up gets `BadCredentials` even if disabled as well.
+/// A user without an e-mail (signed up by SMS) is not subject to the e-mail lists, and the
+/// verification requirement asks for its phone number to be verified instead.
 // Nhost: checks "unverified" before "anonymous", so anonymous sessions cannot refresh while
 // e-mail verification is required; anonymous users have no e-mail to verify, so not here.
+// Nhost: holds a phone-only user to the e-mail requirement (it answers 401 `unverified-user`
+// on `GET /user` and refresh after an SMS sign-in); its SMS sign-in has verified its number.
 pub(crate) fn check_user(config: &Config, user: &User, allow_anonymous: bool) -> Result<()> {
     if !signup::user_email_allowed(config, user) {
         return Err(Error::BadCredentials);
@@ -331,8 +340,77 @@ pub(crate) fn check_user(config: &Config, user: &User, allow_anonymous: bool) ->
             Err(Error::ForbiddenAnonymous)
         };
     }
-    if config.email_verification_required && !user.email_verified {
+    let verified = match user.email {
+        Some(_) => user.email_verified,
+        None => user.phone_number_verified,
+    };
+    if config.email_verification_required && !verified {
         return Err(Error::Unverified);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        Config::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap()
+    }
+
+    fn user(email: Option<&str>, phone: Option<&str>) -> User {
+        User {
+            id: UserId::new_random(),
+            created_at: chrono::Utc::now(),
+            display_name: String::new(),
+            avatar_url: String::new(),
+            locale: "en".into(),
+            email: email.map(str::to_owned),
+            email_verified: false,
+            phone_number: phone.map(str::to_owned),
+            phone_number_verified: false,
+            is_anonymous: false,
+            disabled: false,
+            default_role: "user".into(),
+            roles: vec!["user".into()],
+            metadata: None,
+            active_mfa_type: None,
+        }
+    }
+
+    #[test]
+    fn phone_only_users_are_held_to_their_number() {
+        let required = config(&[("AUTH_ACCESS_CONTROL_ALLOWED_EMAIL_DOMAINS", "example.com")]);
+        let mut phone = user(None, Some("+33612345678"));
+        assert!(matches!(
+            check_user(&required, &phone, false),
+            Err(Error::Unverified)
+        ));
+        phone.phone_number_verified = true;
+        assert!(check_user(&required, &phone, false).is_ok());
+        // A verified number does not stand in for an address the user has.
+        let mut both = user(Some("ada@example.com"), Some("+33612345678"));
+        both.phone_number_verified = true;
+        assert!(matches!(
+            check_user(&required, &both, false),
+            Err(Error::Unverified)
+        ));
+        both.email_verified = true;
+        assert!(check_user(&required, &both, false).is_ok());
+        // The e-mail lists judge addresses: a number-only user passes, an address outside
+        // the allowed domains does not.
+        let mut outside = user(Some("ada@elsewhere.test"), None);
+        outside.email_verified = true;
+        assert!(matches!(
+            check_user(&required, &outside, false),
+            Err(Error::BadCredentials)
+        ));
+        phone.disabled = true;
+        assert!(matches!(
+            check_user(&required, &phone, false),
+            Err(Error::UserDisabled)
+        ));
+        let relaxed = config(&[("AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED", "false")]);
+        assert!(check_user(&relaxed, &user(None, Some("+33612345678")), false).is_ok());
+    }
 }

@@ -1,6 +1,7 @@
-//! The one HTTP client for every outgoing request (HIBP, Hasura for custom claims; SMS and
-//! OAuth providers later), built with the runtime: DNS, TLS (rustls, the system's roots plus
-//! `SSL_CERT_FILE`), proxies, redirects and HTTP/2 are reqwest's.
+//! The one HTTP client for every outgoing request (HIBP, Hasura for custom claims, the SMS
+//! providers in `crate::sms`; OAuth providers later), built with the runtime: DNS, TLS
+//! (rustls, the system's roots plus `SSL_CERT_FILE`), proxies, redirects and HTTP/2 are
+//! reqwest's.
 
 use std::time::Duration;
 

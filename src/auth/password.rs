@@ -138,6 +138,7 @@ impl Auth {
             locale: signup.locale.clone(),
             email: Some(email.to_owned()),
             email_verified: false,
+            phone_number: None,
             is_anonymous: false,
             disabled: rt.config.disable_new_users,
             default_role: signup.default_role.clone(),

@@ -27,7 +27,7 @@ use crate::store::{Deanonymize, Inserted, TicketRedemption, TicketSession};
 pub(crate) const MAX_ATTEMPTS: u32 = 5;
 
 /// A 6-digit code, uniform over 000000–999999, from the operating system's CSPRNG.
-fn new_code() -> Secret {
+pub(super) fn new_code() -> Secret {
     let n: u32 = rand::rngs::OsRng.gen_range(0..1_000_000);
     Secret::new(format!("{n:06}"))
 }
@@ -162,27 +162,43 @@ impl Auth {
         };
         *who = Some(user.id);
         let kind = CodeKind::EmailOtp;
+        let hash = self
+            .guess_code(ctx, user.id, kind, otp)
+            .await?
+            .ok_or(Error::InvalidTicket)?;
+        self.redeem_code(rt, kind, Some(user.id), &hash).await
+    }
+
+    /// Counts one guess at the user's live code of `kind` and compares it: the stored hash
+    /// when right, `None` when wrong or when there is no live code with guesses left. The
+    /// last wrong guess deletes the code (`otp.exhausted`), so even the right one fails after.
+    pub(super) async fn guess_code(
+        &self,
+        ctx: &RequestContext,
+        user_id: UserId,
+        kind: CodeKind,
+        otp: &str,
+    ) -> Result<Option<String>> {
         let now = self.now();
         // The guess is counted before it is compared: no guess goes uncounted.
         let Some(attempt) = self
             .store
-            .attempt_code(user.id, kind, now, MAX_ATTEMPTS)
+            .attempt_code(user_id, kind, now, MAX_ATTEMPTS)
             .await?
         else {
-            return Err(Error::InvalidTicket);
+            return Ok(None);
         };
-        let candidate = code_hash(kind, user.id, otp.trim());
+        let candidate = code_hash(kind, user_id, otp.trim());
         if !Secret::new(attempt.hash.clone()).ct_eq(&candidate) {
             if attempt.attempts >= MAX_ATTEMPTS {
-                self.store.delete_code(user.id, kind).await?;
-                let detail = json!({ "method": "otp-email", "attempts": attempt.attempts });
-                self.audit(Some(ctx), "otp.exhausted", Some(user.id), detail)
+                self.store.delete_code(user_id, kind).await?;
+                let detail = json!({ "method": kind.as_str(), "attempts": attempt.attempts });
+                self.audit(Some(ctx), "otp.exhausted", Some(user_id), detail)
                     .await;
             }
-            return Err(Error::InvalidTicket);
+            return Ok(None);
         }
-        self.redeem_code(rt, kind, Some(user.id), &attempt.hash)
-            .await
+        Ok(Some(attempt.hash))
     }
 
     /// Takes the code stored as `hash` with a new session, then checks the user as every
@@ -293,7 +309,7 @@ impl Auth {
         self.mail_magic_link(rt, &user, &signup.redirect_to).await
     }
 
-    fn new_code_row(
+    pub(super) fn new_code_row(
         &self,
         rt: &Runtime,
         user_id: UserId,
@@ -364,6 +380,7 @@ impl Auth {
             locale: signup.locale.clone(),
             email: Some(email.to_owned()),
             email_verified: false,
+            phone_number: None,
             is_anonymous: false,
             disabled: rt.config.disable_new_users,
             default_role: signup.default_role.clone(),
@@ -399,7 +416,7 @@ impl Auth {
 
 /// An existing user may get a link or code when enabled and allowed by the e-mail lists;
 /// unverified addresses are fine (the link or code verifies them).
-fn passwordless_check(rt: &Runtime, user: &User) -> Result<()> {
+pub(super) fn passwordless_check(rt: &Runtime, user: &User) -> Result<()> {
     if !user_email_allowed(&rt.config, user) {
         return Err(Error::BadCredentials);
     }
@@ -411,7 +428,7 @@ fn passwordless_check(rt: &Runtime, user: &User) -> Result<()> {
 
 /// The refusals that `AUTH_CONCEAL_ERRORS` answers with `OK`: the ones that tell whether an
 /// address has an account or is blocked.
-fn conceals(err: &Error) -> bool {
+pub(super) fn conceals(err: &Error) -> bool {
     matches!(
         err,
         Error::BadCredentials | Error::UserDisabled | Error::SignupDisabled

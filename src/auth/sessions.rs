@@ -246,6 +246,7 @@ impl Auth {
             locale,
             email: None,
             email_verified: false,
+            phone_number: None,
             is_anonymous: true,
             disabled: false,
             default_role: "anonymous".into(),

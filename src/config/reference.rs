@@ -353,6 +353,61 @@ pub const REFERENCE: &[(Group, &[Variable])] = &[
                 default: "`600`",
                 description: "Seconds a magic link or one-time code stays valid (upstream: 1 h for e-mail). Each code allows 5 wrong guesses, then it is dead.",
             },
+            Variable {
+                name: "AUTH_SMS_PASSWORDLESS_ENABLED",
+                default: "`false`",
+                description: "Enable SMS codes: `POST /signin/passwordless/sms` and `/signin/passwordless/sms/otp`.",
+            },
+            Variable {
+                name: "AUTH_SMS_PROVIDER",
+                default: "see meaning",
+                description: "`twilio`, `modica` or `dev`. Unset: the provider whose credentials are all set, else `dev` (upstream: `twilio`, and no start without its credentials). A provider named here needs its credentials once SMS is on.",
+            },
+            Variable {
+                name: "AUTH_SMS_TWILIO_ACCOUNT_SID",
+                default: "—",
+                description: "Twilio account SID (basic-auth user). A value starting `VA` switches to Twilio Verify, as upstream.",
+            },
+            Variable {
+                name: "AUTH_SMS_TWILIO_AUTH_TOKEN",
+                default: "—",
+                description: "Twilio auth token. 🔒",
+            },
+            Variable {
+                name: "AUTH_SMS_TWILIO_MESSAGING_SERVICE_ID",
+                default: "—",
+                description: "Messaging Service (`MG…`, sent as `MessagingServiceSid`), or a sender number or id (sent as `From`); in Verify mode the Verify service (`VA…`, which also switches to Verify).",
+            },
+            Variable {
+                name: "AUTH_SMS_MODICA_USERNAME",
+                default: "—",
+                description: "Modica user.",
+            },
+            Variable {
+                name: "AUTH_SMS_MODICA_PASSWORD",
+                default: "—",
+                description: "Modica password. 🔒",
+            },
+            Variable {
+                name: "LATCHKEY_SMS_DIR",
+                default: "`./latchkey-sms`",
+                description: "With the `dev` provider: where messages are written, one `.txt` each.",
+            },
+            Variable {
+                name: "LATCHKEY_SMS_TWILIO_BASE_URL",
+                default: "`https://api.twilio.com`",
+                description: "Twilio's REST API (for tests).",
+            },
+            Variable {
+                name: "LATCHKEY_SMS_TWILIO_VERIFY_BASE_URL",
+                default: "`https://verify.twilio.com`",
+                description: "Twilio Verify's API (for tests).",
+            },
+            Variable {
+                name: "LATCHKEY_SMS_MODICA_BASE_URL",
+                default: "`https://api.modicagroup.com`",
+                description: "Modica's API (for tests).",
+            },
         ],
     ),
     (

@@ -36,6 +36,7 @@ pub enum ErrorCode {
     UserNotAnonymous,
     PasswordTooShort,
     PasswordInHibpDatabase,
+    CannotSendSms,
     InternalServerError,
     /// Not in Nhost's list: the database is unreachable. A distinct 503 lets load balancers
     /// and clients retry instead of treating the outage as a bug.
@@ -81,6 +82,10 @@ impl ErrorCode {
             UserNotAnonymous => (S::BAD_REQUEST, "Logged in user is not anonymous"),
             PasswordTooShort => (S::BAD_REQUEST, "Password is too short"),
             PasswordInHibpDatabase => (S::BAD_REQUEST, "Password is in HIBP database"),
+            CannotSendSms => (
+                S::BAD_REQUEST,
+                "Cannot send SMS, check your phone number is correct",
+            ),
             InternalServerError => (S::INTERNAL_SERVER_ERROR, "Internal server error"),
             TooManyRequests => (S::TOO_MANY_REQUESTS, "Too many requests, try again later"),
             RequestTimeout => (S::REQUEST_TIMEOUT, "The request took too long"),
@@ -238,6 +243,9 @@ impl From<auth::Error> for ApiError {
             E::UserNotAnonymous => ErrorCode::UserNotAnonymous,
             E::PasswordTooShort => ErrorCode::PasswordTooShort,
             E::PasswordPwned => ErrorCode::PasswordInHibpDatabase,
+            E::SmsNotSent(_) => ErrorCode::CannotSendSms,
+            // Nhost defines `invalid-otp` but answers a bad SMS code with `invalid-request`.
+            E::InvalidCode => ErrorCode::InvalidRequest,
             // Not Nhost's: the breach check could not run; a retry may succeed.
             E::CheckUnavailable => ErrorCode::ServiceUnavailable,
             // Nhost (HA) answers bearer and elevation failures with 400 before the handler.
@@ -286,6 +294,7 @@ mod tests {
             UserNotAnonymous,
             PasswordTooShort,
             PasswordInHibpDatabase,
+            CannotSendSms,
             InternalServerError,
             ServiceUnavailable,
             TooManyRequests,

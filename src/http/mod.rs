@@ -22,6 +22,7 @@ mod redirect;
 mod serve;
 mod signin;
 mod signup;
+mod sms;
 mod token;
 mod user;
 mod verify;
@@ -140,6 +141,12 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
             passwordless::email_otp_verify,
         ),
         route(Post, "/signin/passwordless/email", passwordless::magic_link),
+        route(Post, "/signin/passwordless/sms", sms::passwordless_sms),
+        route(
+            Post,
+            "/signin/passwordless/sms/otp",
+            sms::passwordless_sms_otp,
+        ),
         route(Post, "/signin/pat", pats::sign_in),
         route(Post, "/signin/webauthn", signin::webauthn),
         route(Post, "/signin/webauthn/verify", signin::webauthn_verify),

@@ -34,7 +34,8 @@ pub fn buckets(path: &str) -> Vec<Bucket> {
     if EMAIL_PATHS.contains(&path) {
         buckets.push(Bucket::Email);
     }
-    if path.starts_with("/signin/passwordless/sms") {
+    // Only the endpoint that texts; its `/otp` is guessing, counted in the brute-force bucket.
+    if path == "/signin/passwordless/sms" {
         buckets.push(Bucket::Sms);
     }
     if path.starts_with("/signin") || path.ends_with("/verify") || path.ends_with("/otp") {
@@ -135,6 +136,14 @@ mod tests {
         );
         assert_eq!(buckets("/token"), [Global]);
         assert_eq!(buckets("/verify"), [Global, BruteForce]);
+        assert_eq!(
+            buckets("/signin/passwordless/sms"),
+            [Global, Sms, BruteForce]
+        );
+        assert_eq!(
+            buckets("/signin/passwordless/sms/otp"),
+            [Global, BruteForce]
+        );
     }
 
     #[test]

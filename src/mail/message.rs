@@ -33,6 +33,11 @@ impl Composer {
         }
     }
 
+    /// The SMS text carrying a sign-in `code` (`signin-passwordless-sms`), in `locale`.
+    pub fn sms_text(&self, locale: &str, code: &Secret) -> Secret {
+        Secret::new(self.templates.render_sms(locale, code.expose()))
+    }
+
     /// Renders the mail's template into the outbox form: `From`, `To`, subject, body and
     /// the `X-Ticket`, `X-Redirect-To`, `X-Email-Template` and `X-Link` headers Nhost sends
     /// (its test suites and mail hooks read them), plus `X-SMTPAPI` when configured. The

@@ -48,6 +48,23 @@ fn builtin(template: Template, part: Part, locale: &str) -> Option<&'static str>
     }
 }
 
+/// The built-in SMS text (`<locale>/signin-passwordless-sms/body.txt`), English and French.
+fn builtin_sms(locale: &str) -> Option<&'static str> {
+    match locale {
+        "en" => Some(include_str!(
+            "../../email-templates/en/signin-passwordless-sms/body.txt"
+        )),
+        "fr" => Some(include_str!(
+            "../../email-templates/fr/signin-passwordless-sms/body.txt"
+        )),
+        _ => None,
+    }
+}
+
+/// Nhost's SMS template: plain text, one variable, `${code}`.
+const SMS_TEMPLATE: &str = "signin-passwordless-sms";
+const SMS_FILE: &str = "body.txt";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Part {
     Subject,
@@ -109,6 +126,8 @@ pub struct Rendered {
 #[derive(Debug, Default)]
 pub struct Templates {
     custom: HashMap<(String, Template, Part), String>,
+    /// `<locale>/signin-passwordless-sms/body.txt` files, by locale.
+    custom_sms: HashMap<String, String>,
     default_locale: String,
 }
 
@@ -117,6 +136,7 @@ impl Templates {
     pub fn builtin(default_locale: &str) -> Self {
         Templates {
             custom: HashMap::new(),
+            custom_sms: HashMap::new(),
             default_locale: default_locale.to_owned(),
         }
     }
@@ -131,6 +151,12 @@ impl Templates {
             let locale = entry.file_name().to_string_lossy().into_owned();
             if !entry.path().is_dir() {
                 continue;
+            }
+            let sms = entry.path().join(SMS_TEMPLATE).join(SMS_FILE);
+            if sms.is_file() {
+                let text = std::fs::read_to_string(&sms)
+                    .map_err(|e| format!("AUTH_EMAIL_TEMPLATES_PATH: {}: {e}", sms.display()))?;
+                templates.custom_sms.insert(locale.clone(), text);
             }
             for template in Template::ALL {
                 for part in [Part::Subject, Part::Body] {
@@ -164,6 +190,26 @@ impl Templates {
             .collect();
         let body = substitute(self.text(template, Part::Body, locale), vars, true);
         Rendered { subject, body }
+    }
+
+    /// The SMS carrying a sign-in `code`, in `locale` (falling back as mails do), as one
+    /// trimmed plain text: no escaping, `${code}` and `${locale}` substituted.
+    pub fn render_sms(&self, locale: &str, code: &str) -> String {
+        let text = [locale, self.default_locale.as_str(), "en"]
+            .into_iter()
+            .find_map(|l| {
+                self.custom_sms
+                    .get(l)
+                    .map(String::as_str)
+                    .or_else(|| builtin_sms(l))
+            })
+            .unwrap_or_default();
+        let vars = TemplateVars {
+            code,
+            locale,
+            ..TemplateVars::default()
+        };
+        substitute(text, &vars, false).trim().to_owned()
     }
 
     fn text(&self, template: Template, part: Part, locale: &str) -> &str {
@@ -301,5 +347,23 @@ mod tests {
         assert_eq!(otp.subject, "Your one-time sign-in code");
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(Templates::load(&dir, "en").is_err());
+    }
+
+    #[test]
+    fn sms_texts_are_built_in_and_overridable() {
+        let t = Templates::builtin("en");
+        assert_eq!(t.render_sms("en", "012345"), "Your code is 012345.");
+        assert_eq!(t.render_sms("fr", "012345"), "Votre code est 012345.");
+        assert_eq!(t.render_sms("es", "012345"), "Your code is 012345.");
+        let dir = std::env::temp_dir().join(format!("latchkey-sms-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("de").join(SMS_TEMPLATE);
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(path.join(SMS_FILE), "Ihr Code: ${code} <${unknown}>\n").unwrap();
+        let t = Templates::load(&dir, "de").unwrap();
+        assert_eq!(t.render_sms("de", "000042"), "Ihr Code: 000042 <>");
+        // Another locale without a file of its own: the default locale's file.
+        assert_eq!(t.render_sms("it", "000042"), "Ihr Code: 000042 <>");
+        assert_eq!(t.render_sms("fr", "000042"), "Votre code est 000042.");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

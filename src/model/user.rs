@@ -31,6 +31,8 @@ pub struct NewUser {
     pub locale: String,
     pub email: Option<String>,
     pub email_verified: bool,
+    /// E.164 (`PhoneNumber`), for users who sign in by SMS; unverified until a code is used.
+    pub phone_number: Option<String>,
     pub is_anonymous: bool,
     pub disabled: bool,
     pub default_role: String,
@@ -59,7 +61,7 @@ impl NewUser {
             locale: self.locale.clone(),
             email: self.email.clone(),
             email_verified: self.email_verified,
-            phone_number: None,
+            phone_number: self.phone_number.clone(),
             phone_number_verified: false,
             is_anonymous: self.is_anonymous,
             disabled: self.disabled,

@@ -74,6 +74,8 @@ pub const SWEEP_BATCH: u32 = 1000;
 /// A unique constraint the caller must handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conflict {
+    /// The new user's e-mail address, or phone number (a user created by SMS has no e-mail),
+    /// is already another user's.
     Email,
     CredentialId,
 }
@@ -153,6 +155,9 @@ pub trait UserStore: Send + Sync {
     async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// The user with this e-mail, compared case-insensitively.
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
+    /// The user with this phone number, compared exactly: callers pass E.164
+    /// (`model::PhoneNumber`), the only form stored.
+    async fn find_user_by_phone(&self, phone_number: &str) -> Result<Option<User>, StoreError>;
     /// Inserts the user, its roles and, when given, its first key, a refresh token and the
     /// audit event recording it, and `user.mail` into the outbox, together or not at all (also
     /// setting `last_seen` when a session is created): one statement on PostgreSQL. On

@@ -33,6 +33,8 @@ mod pats;
 mod playground;
 mod ratelimit;
 mod sessions;
+mod sms;
+mod sms_providers;
 mod transport;
 mod webauthn;
 mod webauthn_attestation;

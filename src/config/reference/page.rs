@@ -30,7 +30,7 @@ impl Group {
             Group::Users => "Users and sign-up",
             Group::Webauthn => "Passkeys and security keys",
             Group::Passwords => "Passwords",
-            Group::Passwordless => "Magic links, e-mail codes and anonymous users",
+            Group::Passwordless => "Magic links, e-mail and SMS codes, MFA, anonymous users",
             Group::Mail => "E-mail",
             Group::Limits => "Limits, timeouts and rate limits",
             Group::Operations => "Logs, metrics and the audit log",

@@ -39,6 +39,7 @@ macro_rules! select_user {
 }
 const USER_BY_ID: &str = concat!(select_user!(), " WHERE u.id = $1");
 const USER_BY_EMAIL: &str = concat!(select_user!(), " WHERE u.email = $1::text::public.citext");
+const USER_BY_PHONE: &str = concat!(select_user!(), " WHERE u.phone_number = $1");
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
 pub(super) struct UserRow {
@@ -88,8 +89,10 @@ const INSERT_USER: &str = concat!(
     "WITH new_user AS (
         INSERT INTO auth.users (id, created_at, updated_at, last_seen, disabled, display_name,
                                 avatar_url, locale, email, email_verified, default_role,
-                                is_anonymous, metadata, ticket, ticket_expires_at, password_hash)
-        VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14, now()), $15)
+                                is_anonymous, metadata, ticket, ticket_expires_at, password_hash,
+                                phone_number)
+        VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14, now()), $15,
+                $37)
      RETURNING id
     ), new_roles AS (
         INSERT INTO auth.user_roles (user_id, role) SELECT id, unnest($16::text[]) FROM new_user
@@ -126,6 +129,15 @@ impl UserStore for PgStore {
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query_as::<_, UserRow>(USER_BY_EMAIL)
             .bind(email)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(row.map(User::from))
+    }
+
+    async fn find_user_by_phone(&self, phone_number: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query_as::<_, UserRow>(USER_BY_PHONE)
+            .bind(phone_number)
             .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db)?;
@@ -169,6 +181,7 @@ impl UserStore for PgStore {
             .bind(session.map(|s| s.hash.as_str()));
         let inserted = super::bind_event(query, event)
             .bind(super::outbox::mail_json(user.mail.as_ref()))
+            .bind(&user.phone_number)
             .execute(&mut *self.conn().await?)
             .await;
         match inserted {

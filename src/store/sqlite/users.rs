@@ -19,6 +19,7 @@ macro_rules! select_user {
 }
 pub(super) const USER_BY_ID: &str = concat!(select_user!(), " WHERE u.id = $1");
 pub(super) const USER_BY_EMAIL: &str = concat!(select_user!(), " WHERE u.email = $1");
+const USER_BY_PHONE: &str = concat!(select_user!(), " WHERE u.phone_number = $1");
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
@@ -71,8 +72,9 @@ impl TryFrom<UserRow> for User {
 const INSERT_USER: &str = "
     INSERT INTO users (id, created_at, updated_at, last_seen, disabled, display_name, avatar_url,
                        locale, email, email_verified, default_role, is_anonymous, metadata,
-                       ticket, ticket_expires_at, password_hash)
-    VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14, $2), $15)";
+                       ticket, ticket_expires_at, password_hash, phone_number)
+    VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14, $2), $15,
+            $16)";
 const INSERT_ROLE: &str = "
     INSERT INTO user_roles (id, created_at, user_id, role) VALUES ($1, $2, $3, $4)
     ON CONFLICT DO NOTHING";
@@ -92,6 +94,15 @@ impl UserStore for SqliteStore {
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query_as::<_, UserRow>(USER_BY_EMAIL)
             .bind(email)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        row.map(User::try_from).transpose()
+    }
+
+    async fn find_user_by_phone(&self, phone_number: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query_as::<_, UserRow>(USER_BY_PHONE)
+            .bind(phone_number)
             .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db)?;
@@ -129,6 +140,7 @@ impl UserStore for SqliteStore {
             .bind(ticket)
             .bind(ticket_expires_at)
             .bind(&user.password_hash)
+            .bind(&user.phone_number)
             .execute(&mut *tx)
             .await;
         match inserted {

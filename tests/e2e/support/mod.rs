@@ -4,6 +4,7 @@
 pub mod attestation;
 pub mod authenticator;
 pub mod fake_http;
+pub mod fake_sms;
 pub mod fake_smtp;
 pub mod smtp;
 
