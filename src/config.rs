@@ -17,6 +17,7 @@ mod limits;
 mod mail;
 mod outgoing;
 mod password;
+pub mod providers;
 mod ratelimit;
 pub mod reference;
 mod webauthn;
@@ -30,6 +31,7 @@ pub use limits::{LimitsConfig, MIN_HEADER_BYTES};
 pub use mail::{MailConfig, SmtpAuthMethod, SmtpConfig};
 pub use outgoing::OutgoingConfig;
 pub use password::PasswordConfig;
+pub use providers::{ProviderConfig, ProvidersConfig};
 use ratelimit::rate_limit_settings;
 pub use ratelimit::{Limit, RateLimitConfig};
 use webauthn::webauthn_settings;
@@ -122,6 +124,8 @@ pub struct Config {
     pub password: PasswordConfig,
     pub custom_claims: CustomClaimsConfig,
     pub outgoing: OutgoingConfig,
+    /// The enabled OAuth and OpenID Connect sign-in providers.
+    pub providers: ProvidersConfig,
 }
 
 /// Logging, metrics and shutdown: how the process runs, not what it answers.
@@ -314,6 +318,7 @@ impl Config {
         let password = password::password_settings(&mut v);
         let custom_claims = claims::custom_claims_settings(&mut v);
         let outgoing = outgoing::outgoing_settings(&mut v);
+        let providers = providers::providers_settings(&mut v);
 
         let config = Config {
             host,
@@ -361,6 +366,7 @@ impl Config {
             password,
             custom_claims,
             outgoing,
+            providers,
         };
         if v.errors.is_empty() {
             Ok(config)
@@ -574,7 +580,16 @@ pub const VARIABLES: &[&str] = &[
     "HTTP_PROXY",
     "NO_PROXY",
     "SSL_CERT_FILE",
+    "AUTH_PROVIDER_GITHUB_AUTHORIZATION_URL",
+    "AUTH_PROVIDER_GITHUB_TOKEN_URL",
+    "AUTH_PROVIDER_GITHUB_USER_PROFILE_URL",
 ];
+
+/// Whether Latchkey reads this variable: one of `VARIABLES`, or a per-provider one
+/// (`providers::PROVIDER_VARIABLE_PATTERNS` for each provider).
+pub fn is_variable(name: &str) -> bool {
+    VARIABLES.contains(&name) || providers::is_provider_variable(name)
+}
 
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,7 @@ pub enum Group {
     Limits,
     Operations,
     Outgoing,
+    Providers,
 }
 
 impl Group {
@@ -35,6 +36,7 @@ impl Group {
             Group::Limits => "Limits, timeouts and rate limits",
             Group::Operations => "Logs, metrics and the audit log",
             Group::Outgoing => "Outgoing requests",
+            Group::Providers => "Sign-in providers (OAuth, OpenID Connect)",
         }
     }
 
@@ -64,6 +66,7 @@ impl Group {
             }
             Group::Operations => "[Logs, metrics and the audit log](monitoring.md)",
             Group::Outgoing => "[Outgoing requests](custom-claims.md#outgoing-requests)",
+            Group::Providers => "[Migrating from Nhost Auth](migrating.md)",
         }
     }
 }
