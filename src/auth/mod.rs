@@ -13,6 +13,7 @@ mod outgoing;
 mod password;
 mod passwordless;
 mod pats;
+pub mod providers;
 pub mod ratelimit;
 pub(crate) mod sessions;
 mod signup;

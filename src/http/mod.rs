@@ -16,6 +16,7 @@ mod password;
 mod passwordless;
 mod pats;
 mod playground;
+mod providers;
 mod ratelimit;
 mod redirect;
 mod serve;
@@ -138,6 +139,7 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         ),
         route(Post, "/signin/passwordless/email", passwordless::magic_link),
         route(Post, "/signin/pat", pats::sign_in),
+        route(Get, "/signin/provider/{provider}", providers::sign_in),
         route(Post, "/signin/webauthn", signin::webauthn),
         route(Post, "/signin/webauthn/verify", signin::webauthn_verify),
         route(Post, "/signout", token::sign_out),

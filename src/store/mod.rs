@@ -5,11 +5,13 @@ mod codes;
 mod outbox;
 mod pats;
 pub mod postgres;
+mod providers;
 pub mod sqlite;
 
 pub use codes::CodeStore;
 pub use outbox::OutboxStore;
 pub use pats::PatStore;
+pub use providers::ProviderStore;
 
 use async_trait::async_trait;
 
@@ -492,6 +494,7 @@ pub trait Store:
     + OutboxStore
     + CodeStore
     + PatStore
+    + ProviderStore
 {
 }
 impl<
@@ -505,7 +508,8 @@ impl<
         + AuditStore
         + OutboxStore
         + CodeStore
-        + PatStore,
+        + PatStore
+        + ProviderStore,
 > Store for T
 {
 }

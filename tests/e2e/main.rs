@@ -30,6 +30,7 @@ mod password;
 mod passwordless;
 mod pats;
 mod playground;
+mod providers;
 mod ratelimit;
 mod sessions;
 mod transport;

@@ -8,6 +8,7 @@ mod outbox;
 mod passwords;
 mod pats;
 mod pool;
+mod providers;
 mod server;
 mod sessions;
 mod tickets;
@@ -78,6 +79,7 @@ pub const SWEEPS: &[(&str, &str)] = &[
     ("audit_log_created_at_idx", audit::SWEEP),
     ("webauthn_challenges_expires_at_idx", challenges::SWEEP),
     ("latchkey_one_time_codes_expires_at_idx", codes::SWEEP),
+    ("latchkey_provider_flows_expires_at_idx", providers::SWEEP),
 ];
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");

@@ -8,6 +8,7 @@ mod keys;
 mod outbox;
 mod passwords;
 mod pats;
+mod providers;
 mod server;
 mod sessions;
 mod tickets;

@@ -1,0 +1,101 @@
+//! Provider sign-in flows on PostgreSQL: stored with a sweep in one statement, taken once.
+
+use async_trait::async_trait;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{PgStore, db};
+use crate::model::{ProviderFlow, Secret, Timestamp, UserId};
+use crate::store::{ProviderStore, StoreError};
+
+macro_rules! sweep_delete {
+    ($at:literal) => {
+        concat!(
+            "DELETE FROM auth.latchkey_provider_flows WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM auth.latchkey_provider_flows WHERE expires_at <= ",
+            $at,
+            " LIMIT 16 FOR UPDATE SKIP LOCKED))"
+        )
+    };
+}
+/// The sweep on its own, for the plan test (`$1` the time).
+pub(super) const SWEEP: &str = sweep_delete!("$1");
+const INSERT: &str = concat!(
+    "WITH swept AS (",
+    sweep_delete!("$8"),
+    ")
+    INSERT INTO auth.latchkey_provider_flows (state_hash, provider, browser_hash, options,
+           pkce_verifier, nonce, connect_user_id, created_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+);
+// The DELETE's row lock makes a concurrent callback with the same state wait, then find nothing.
+const TAKE: &str = "
+    DELETE FROM auth.latchkey_provider_flows
+     WHERE state_hash = $1 AND provider = $2 AND expires_at > $3
+ RETURNING state_hash, provider, browser_hash, options, pkce_verifier, nonce, connect_user_id,
+           created_at, expires_at";
+
+#[derive(sqlx::FromRow)]
+struct FlowRow {
+    state_hash: String,
+    provider: String,
+    browser_hash: String,
+    options: Json<serde_json::Value>,
+    pkce_verifier: String,
+    nonce: Option<String>,
+    connect_user_id: Option<Uuid>,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+impl From<FlowRow> for ProviderFlow {
+    fn from(r: FlowRow) -> Self {
+        ProviderFlow {
+            state_hash: r.state_hash,
+            provider: r.provider,
+            browser_hash: r.browser_hash,
+            options: r.options.0,
+            pkce_verifier: Secret::new(r.pkce_verifier),
+            nonce: r.nonce.map(Secret::new),
+            connect_user: r.connect_user_id.map(UserId::from_uuid),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+#[async_trait]
+impl ProviderStore for PgStore {
+    async fn insert_provider_flow(&self, f: &ProviderFlow) -> Result<(), StoreError> {
+        sqlx::query(INSERT)
+            .bind(&f.state_hash)
+            .bind(&f.provider)
+            .bind(&f.browser_hash)
+            .bind(Json(&f.options))
+            .bind(f.pkce_verifier.expose())
+            .bind(f.nonce.as_ref().map(Secret::expose))
+            .bind(f.connect_user.map(|u| u.as_uuid()))
+            .bind(f.created_at)
+            .bind(f.expires_at)
+            .execute(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn take_provider_flow(
+        &self,
+        state_hash: &str,
+        provider: &str,
+        now: Timestamp,
+    ) -> Result<Option<ProviderFlow>, StoreError> {
+        let row: Option<FlowRow> = sqlx::query_as(TAKE)
+            .bind(state_hash)
+            .bind(provider)
+            .bind(now)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(row.map(ProviderFlow::from))
+    }
+}

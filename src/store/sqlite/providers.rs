@@ -1,0 +1,96 @@
+//! Provider sign-in flows on SQLite: a `DELETE ... RETURNING` takes a flow once.
+
+use async_trait::async_trait;
+use sqlx::Connection as _;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{BEGIN_WRITE, SqliteStore, db, from_millis, millis};
+use crate::model::{ProviderFlow, Secret, Timestamp, UserId};
+use crate::store::{ProviderStore, StoreError};
+
+const SWEEP: &str = "
+    DELETE FROM latchkey_provider_flows WHERE rowid IN (
+        SELECT rowid FROM latchkey_provider_flows WHERE expires_at <= $1 LIMIT 16)";
+const INSERT: &str = "
+    INSERT INTO latchkey_provider_flows (state_hash, provider, browser_hash, options,
+           pkce_verifier, nonce, connect_user_id, created_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const TAKE: &str = "
+    DELETE FROM latchkey_provider_flows
+     WHERE state_hash = $1 AND provider = $2 AND expires_at > $3
+ RETURNING state_hash, provider, browser_hash, options, pkce_verifier, nonce, connect_user_id,
+           created_at, expires_at";
+
+#[derive(sqlx::FromRow)]
+struct FlowRow {
+    state_hash: String,
+    provider: String,
+    browser_hash: String,
+    options: Json<serde_json::Value>,
+    pkce_verifier: String,
+    nonce: Option<String>,
+    connect_user_id: Option<Uuid>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<FlowRow> for ProviderFlow {
+    type Error = StoreError;
+    fn try_from(r: FlowRow) -> Result<Self, StoreError> {
+        Ok(ProviderFlow {
+            state_hash: r.state_hash,
+            provider: r.provider,
+            browser_hash: r.browser_hash,
+            options: r.options.0,
+            pkce_verifier: Secret::new(r.pkce_verifier),
+            nonce: r.nonce.map(Secret::new),
+            connect_user: r.connect_user_id.map(UserId::from_uuid),
+            created_at: from_millis("latchkey_provider_flows", r.created_at)?,
+            expires_at: from_millis("latchkey_provider_flows", r.expires_at)?,
+        })
+    }
+}
+
+#[async_trait]
+impl ProviderStore for SqliteStore {
+    async fn insert_provider_flow(&self, f: &ProviderFlow) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        sqlx::query(SWEEP)
+            .bind(millis(f.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(INSERT)
+            .bind(&f.state_hash)
+            .bind(&f.provider)
+            .bind(&f.browser_hash)
+            .bind(Json(&f.options))
+            .bind(f.pkce_verifier.expose())
+            .bind(f.nonce.as_ref().map(Secret::expose))
+            .bind(f.connect_user.map(|u| u.as_uuid()))
+            .bind(millis(f.created_at))
+            .bind(millis(f.expires_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn take_provider_flow(
+        &self,
+        state_hash: &str,
+        provider: &str,
+        now: Timestamp,
+    ) -> Result<Option<ProviderFlow>, StoreError> {
+        let row: Option<FlowRow> = sqlx::query_as(TAKE)
+            .bind(state_hash)
+            .bind(provider)
+            .bind(millis(now))
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        row.map(ProviderFlow::try_from).transpose()
+    }
+}
