@@ -44,6 +44,11 @@ pub enum ErrorCode {
     /// The body is over `BODY_LIMIT`: `invalid-request` on the wire, with status 413.
     #[serde(rename = "invalid-request")]
     BodyTooLarge,
+    InvalidState,
+    #[serde(rename = "oauth-token-echange-failed")] // upstream's spelling is the contract
+    OauthTokenExchangeFailed,
+    OauthProfileFetchFailed,
+    OauthProviderError,
 }
 
 impl ErrorCode {
@@ -77,6 +82,10 @@ impl ErrorCode {
             TooManyRequests => (S::TOO_MANY_REQUESTS, "Too many requests, try again later"),
             RequestTimeout => (S::REQUEST_TIMEOUT, "The request took too long"),
             BodyTooLarge => (S::PAYLOAD_TOO_LARGE, "The request body is too large"),
+            InvalidState => (S::BAD_REQUEST, "Invalid state"),
+            OauthTokenExchangeFailed => (S::BAD_REQUEST, "Failed to exchange token"),
+            OauthProfileFetchFailed => (S::BAD_REQUEST, "Failed to get user profile"),
+            OauthProviderError => (S::BAD_REQUEST, "Provider returned an error"),
             ServiceUnavailable => (
                 S::SERVICE_UNAVAILABLE,
                 "The service is temporarily unavailable, try again later",
@@ -233,6 +242,13 @@ impl From<auth::Error> for ApiError {
             E::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
             // Latchkey's key management; unknown and foreign ids answer alike.
             E::UnknownKey | E::LastSignInMethod | E::UnknownPat => ErrorCode::InvalidRequest,
+            E::InvalidState => ErrorCode::InvalidState,
+            E::ProviderReported { .. } => ErrorCode::OauthProviderError,
+            E::TokenExchange(_) => ErrorCode::OauthTokenExchangeFailed,
+            E::ProfileFetch(_) => ErrorCode::OauthProfileFetchFailed,
+            // TODO(#19): newer upstream's `provider-account-already-linked` once the OpenAPI
+            // error enum carries it (with /link/idtoken).
+            E::ProviderAccountLinked => ErrorCode::InvalidRequest,
             E::Store(_) | E::Mail(_) | E::Internal(_) => ErrorCode::InternalServerError,
         };
         ApiError {

@@ -140,6 +140,16 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         route(Post, "/signin/passwordless/email", passwordless::magic_link),
         route(Post, "/signin/pat", pats::sign_in),
         route(Get, "/signin/provider/{provider}", providers::sign_in),
+        route(
+            Get,
+            "/signin/provider/{provider}/callback",
+            providers::callback,
+        ),
+        route(
+            Post,
+            "/signin/provider/{provider}/callback",
+            providers::callback_post,
+        ),
         route(Post, "/signin/webauthn", signin::webauthn),
         route(Post, "/signin/webauthn/verify", signin::webauthn_verify),
         route(Post, "/signout", token::sign_out),

@@ -1,5 +1,7 @@
-//! GET /signin/provider/{provider}: sign-in with an OAuth or OpenID provider starts here.
+//! Sign-in with an OAuth or OpenID provider: `GET /signin/provider/{provider}` starts it,
+//! the provider's redirect to `.../callback` (a POST for Apple's `form_post`) ends it.
 
+use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -7,10 +9,10 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Path, Query};
-use super::redirect::{Found, RedirectError};
-use crate::auth::SignUpOptions;
-use crate::auth::providers::{ProviderFailure, ProviderSignIn};
+use super::extract::{Client, Path, Query};
+use super::redirect::{Found, RedirectError, with_query};
+use crate::auth::providers::{ProviderCallback, ProviderFailure, ProviderSignIn};
+use crate::auth::{self, SignUpOptions};
 use crate::model::{RedirectUrl, Secret};
 
 #[derive(Deserialize)]
@@ -65,10 +67,92 @@ pub async fn sign_in(
     Ok(([(header::SET_COOKIE, cookie)], Found(location)).into_response())
 }
 
+/// What the provider sends back, in the query (GET) or a form body (POST, `form_post`).
+#[derive(Deserialize, Default)]
+pub struct CallbackParams {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    error_uri: Option<String>,
+}
+
+/// GET /signin/provider/{provider}/callback: 302 to the flow's `redirectTo` with
+/// `refreshToken` (nothing else added, as upstream), or with the error.
+pub async fn callback(
+    State(app): State<AppState>,
+    Client(ctx): Client,
+    Path(provider): Path<String>,
+    Query(params): Query<CallbackParams>,
+    headers: HeaderMap,
+) -> Result<Found, RedirectError> {
+    finish(app, ctx, provider, params, &headers).await
+}
+
+/// POST /signin/provider/{provider}/callback: the same, for providers that post the result
+/// (Apple's `response_mode=form_post`).
+pub async fn callback_post(
+    State(app): State<AppState>,
+    Client(ctx): Client,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    Form(params): Form<CallbackParams>,
+) -> Result<Found, RedirectError> {
+    finish(app, ctx, provider, params, &headers).await
+}
+
+async fn finish(
+    app: AppState,
+    ctx: crate::model::RequestContext,
+    provider: String,
+    params: CallbackParams,
+    headers: &HeaderMap,
+) -> Result<Found, RedirectError> {
+    let secure = app.auth.runtime().config.server_url.scheme() == "https";
+    let callback = ProviderCallback {
+        state: params.state,
+        code: params.code,
+        error: params.error,
+        error_description: params.error_description,
+        error_uri: params.error_uri,
+        browser_binding: read_cookie(headers, cookie_name(secure)),
+    };
+    let done = app
+        .auth
+        .finish_provider_signin(&ctx, &provider, callback)
+        .await?;
+    Ok(Found(match done.refresh_token {
+        Some(token) => with_query(done.redirect_to, &[("refreshToken", token.expose())]),
+        None => done.redirect_to,
+    }))
+}
+
 impl From<ProviderFailure> for RedirectError {
     fn from(failure: ProviderFailure) -> Self {
+        // The provider's own words go with the error, into this flow's redirect only.
+        // Nhost: writes them into its shared client URL, so later redirects carry them too.
+        let to = match (&failure.error, failure.redirect_to) {
+            (
+                auth::Error::ProviderReported {
+                    error,
+                    description,
+                    uri,
+                },
+                Some(to),
+            ) => {
+                let mut extra = vec![("provider_error", error.as_str())];
+                if let Some(d) = description {
+                    extra.push(("provider_error_description", d));
+                }
+                if let Some(u) = uri {
+                    extra.push(("provider_error_url", u));
+                }
+                Some(with_query(to, &extra))
+            }
+            (_, to) => to,
+        };
         RedirectError {
-            to: failure.redirect_to,
+            to,
             error: ApiError::from(failure.error),
         }
     }

@@ -18,7 +18,7 @@ pub use context::{AuditEntry, RequestContext, USER_AGENT_MAX};
 pub use ids::{ChallengeId, CredentialId, MailId, RefreshTokenId, SecurityKeyId, UserId};
 pub use mail::OutboxMail;
 pub use pat::{NewPat, PatInfo};
-pub use provider::ProviderFlow;
+pub use provider::{ProviderFlow, ProviderLink};
 pub use redirect::RedirectUrl;
 pub use secret::Secret;
 pub use user::{NewUser, User};

@@ -23,3 +23,14 @@ pub struct ProviderFlow {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
+
+/// A provider account linked to a user (`auth.user_providers`). The tokens are sealed with
+/// the encryption key (`auth::encryption`) before they get here: never stored in clear.
+#[derive(Debug, Clone)]
+pub struct ProviderLink {
+    pub provider: String,
+    /// The account's id at the provider (GitHub's numeric id, an OpenID `sub`).
+    pub provider_user_id: String,
+    pub access_token_sealed: String,
+    pub refresh_token_sealed: Option<String>,
+}

@@ -76,6 +76,8 @@ pub const SWEEP_BATCH: u32 = 1000;
 pub enum Conflict {
     Email,
     CredentialId,
+    /// The provider account (`auth.user_providers`) is already linked to a user.
+    ProviderAccount,
 }
 
 /// Result of an insert that can hit a unique constraint; on `Conflict` nothing was written.

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::model::{ProviderFlow, Timestamp};
+use crate::model::{ProviderFlow, ProviderLink, Timestamp, UserId};
 
 #[async_trait]
 pub trait ProviderStore: Send + Sync {
@@ -21,4 +21,20 @@ pub trait ProviderStore: Send + Sync {
         provider: &str,
         now: Timestamp,
     ) -> Result<Option<ProviderFlow>, StoreError>;
+    /// The user linked to this provider account, if any.
+    async fn user_by_provider(
+        &self,
+        provider: &str,
+        provider_user_id: &str,
+    ) -> Result<Option<UserId>, StoreError>;
+    /// Links the provider account to `user_id`, or, when it is already linked to that user,
+    /// replaces the stored (sealed) tokens. False, with nothing written, when the account is
+    /// linked to another user. One statement: two concurrent links of one account cannot
+    /// both succeed.
+    async fn link_provider(
+        &self,
+        user_id: UserId,
+        link: &ProviderLink,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 }

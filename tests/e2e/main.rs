@@ -31,6 +31,7 @@ mod passwordless;
 mod pats;
 mod playground;
 mod providers;
+mod providers_github;
 mod ratelimit;
 mod sessions;
 mod transport;

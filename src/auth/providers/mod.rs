@@ -5,7 +5,12 @@
 //! `connect` user) rather than carrying them signed through the provider, and it only
 //! finishes in the browser that started it (a cookie whose hash the row holds).
 
+mod callback;
 mod client;
+mod profiles;
+
+pub use callback::{ProviderCallback, ProviderDone};
+pub use profiles::Profile;
 
 use std::time::Duration;
 

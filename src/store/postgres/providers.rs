@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{PgStore, db};
-use crate::model::{ProviderFlow, Secret, Timestamp, UserId};
+use crate::model::{ProviderFlow, ProviderLink, Secret, Timestamp, UserId};
 use crate::store::{ProviderStore, StoreError};
 
 macro_rules! sweep_delete {
@@ -34,6 +34,20 @@ const TAKE: &str = "
      WHERE state_hash = $1 AND provider = $2 AND expires_at > $3
  RETURNING state_hash, provider, browser_hash, options, pkce_verifier, nonce, connect_user_id,
            created_at, expires_at";
+
+const USER_BY_PROVIDER: &str = "
+    SELECT user_id FROM auth.user_providers WHERE provider_id = $1 AND provider_user_id = $2";
+// The conflict update applies only to the same user's row, so a link owned by someone else
+// returns no row and is left as it was.
+const LINK: &str = "
+    INSERT INTO auth.user_providers (id, created_at, updated_at, user_id, access_token,
+                                     refresh_token, provider_id, provider_user_id)
+    VALUES (gen_random_uuid(), $1, $1, $2, $3, $4, $5, $6)
+    ON CONFLICT (provider_id, provider_user_id) DO UPDATE
+       SET access_token = EXCLUDED.access_token, refresh_token = EXCLUDED.refresh_token,
+           updated_at = EXCLUDED.updated_at
+     WHERE auth.user_providers.user_id = EXCLUDED.user_id
+ RETURNING id";
 
 #[derive(sqlx::FromRow)]
 struct FlowRow {
@@ -97,5 +111,38 @@ impl ProviderStore for PgStore {
             .await
             .map_err(db)?;
         Ok(row.map(ProviderFlow::from))
+    }
+
+    async fn user_by_provider(
+        &self,
+        provider: &str,
+        provider_user_id: &str,
+    ) -> Result<Option<UserId>, StoreError> {
+        let id: Option<Uuid> = sqlx::query_scalar(USER_BY_PROVIDER)
+            .bind(provider)
+            .bind(provider_user_id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(id.map(UserId::from_uuid))
+    }
+
+    async fn link_provider(
+        &self,
+        user_id: UserId,
+        link: &ProviderLink,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let row: Option<Uuid> = sqlx::query_scalar(LINK)
+            .bind(now)
+            .bind(user_id.as_uuid())
+            .bind(&link.access_token_sealed)
+            .bind(link.refresh_token_sealed.as_deref())
+            .bind(&link.provider)
+            .bind(&link.provider_user_id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(row.is_some())
     }
 }

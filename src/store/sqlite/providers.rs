@@ -6,7 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{BEGIN_WRITE, SqliteStore, db, from_millis, millis};
-use crate::model::{ProviderFlow, Secret, Timestamp, UserId};
+use crate::model::{ProviderFlow, ProviderLink, Secret, Timestamp, UserId};
 use crate::store::{ProviderStore, StoreError};
 
 const SWEEP: &str = "
@@ -21,6 +21,43 @@ const TAKE: &str = "
      WHERE state_hash = $1 AND provider = $2 AND expires_at > $3
  RETURNING state_hash, provider, browser_hash, options, pkce_verifier, nonce, connect_user_id,
            created_at, expires_at";
+
+const USER_BY_PROVIDER: &str = "
+    SELECT user_id FROM user_providers WHERE provider_id = $1 AND provider_user_id = $2";
+const INSERT_LINK: &str = "
+    INSERT INTO user_providers (id, created_at, updated_at, user_id, access_token,
+                                refresh_token, provider_id, provider_user_id)
+    VALUES ($1, $2, $2, $3, $4, $5, $6, $7)";
+// As on PostgreSQL: the conflict update touches only the same user's row.
+const LINK: &str = "
+    INSERT INTO user_providers (id, created_at, updated_at, user_id, access_token,
+                                refresh_token, provider_id, provider_user_id)
+    VALUES ($1, $2, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (provider_id, provider_user_id) DO UPDATE
+       SET access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+           updated_at = excluded.updated_at
+     WHERE user_providers.user_id = excluded.user_id
+ RETURNING id";
+
+/// Inserts a new user's provider link inside the caller's transaction (`create_user`).
+pub(super) async fn insert_link(
+    conn: &mut sqlx::SqliteConnection,
+    user_id: UserId,
+    link: &ProviderLink,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_LINK)
+        .bind(Uuid::new_v4())
+        .bind(now)
+        .bind(user_id.as_uuid())
+        .bind(&link.access_token_sealed)
+        .bind(link.refresh_token_sealed.as_deref())
+        .bind(&link.provider)
+        .bind(&link.provider_user_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
 
 #[derive(sqlx::FromRow)]
 struct FlowRow {
@@ -92,5 +129,39 @@ impl ProviderStore for SqliteStore {
             .await
             .map_err(db)?;
         row.map(ProviderFlow::try_from).transpose()
+    }
+
+    async fn user_by_provider(
+        &self,
+        provider: &str,
+        provider_user_id: &str,
+    ) -> Result<Option<UserId>, StoreError> {
+        let id: Option<Uuid> = sqlx::query_scalar(USER_BY_PROVIDER)
+            .bind(provider)
+            .bind(provider_user_id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(id.map(UserId::from_uuid))
+    }
+
+    async fn link_provider(
+        &self,
+        user_id: UserId,
+        link: &ProviderLink,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let row: Option<Uuid> = sqlx::query_scalar(LINK)
+            .bind(Uuid::new_v4())
+            .bind(millis(now))
+            .bind(user_id.as_uuid())
+            .bind(&link.access_token_sealed)
+            .bind(link.refresh_token_sealed.as_deref())
+            .bind(&link.provider)
+            .bind(&link.provider_user_id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(row.is_some())
     }
 }
