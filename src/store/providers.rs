@@ -37,4 +37,6 @@ pub trait ProviderStore: Send + Sync {
         link: &ProviderLink,
         now: Timestamp,
     ) -> Result<bool, StoreError>;
+    /// The user's linked provider accounts, tokens sealed as stored, oldest first.
+    async fn provider_links_of(&self, user_id: UserId) -> Result<Vec<ProviderLink>, StoreError>;
 }

@@ -127,6 +127,57 @@ async fn new_and_returning_users(app: TestApp) {
     let id = user["id"].as_str().unwrap().to_owned();
     assert_eq!(linked_user(&app, "1").await.unwrap().to_string(), id);
 
+    // The provider's tokens are stored sealed under the encryption key, never in clear.
+    let links = app
+        .store
+        .provider_links_of(UserId::from_uuid(id.parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(links.len(), 1);
+    let sealed = &links[0].access_token_sealed;
+    assert!(
+        sealed.starts_with("lk1:") && !sealed.contains("eyJ"),
+        "{sealed}"
+    );
+    let key = app
+        .store
+        .setting_or_init("dev_encryption_key", "unused")
+        .await
+        .unwrap();
+    let sealer =
+        latchkey::auth::encryption::Sealer::new(&hex::decode(key).unwrap().try_into().unwrap());
+    let access = sealer.open("provider-access:github:1", sealed).unwrap();
+    assert!(access.starts_with(b"eyJ"), "the mock's JWT access token");
+    assert!(
+        links[0]
+            .refresh_token_sealed
+            .as_ref()
+            .unwrap()
+            .starts_with("lk1:")
+    );
+
+    // Audited as a provider sign-in.
+    let token = session["accessToken"].as_str().unwrap();
+    let res = app.get("/user/audit", Some(token)).await;
+    let events = res.body["events"].as_array().unwrap();
+    let methods: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap(),
+                e["detail"]["method"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(
+        methods.contains(&("signin.succeeded", "provider:github")),
+        "{methods:?}"
+    );
+    assert!(
+        methods.contains(&("user.signed_up", "provider:github")),
+        "{methods:?}"
+    );
+
     // The same GitHub account again: the same user, a second session.
     let again = session_of(&app, &sign_in(&app, "").await).await;
     assert_eq!(again["user"]["id"], json!(id));
@@ -167,6 +218,16 @@ async fn linking_by_e_mail_needs_a_verified_address(app: TestApp) {
     let session = session_of(&app, &sign_in(&app, "").await).await;
     assert_eq!(session["user"]["id"], json!(grace));
     assert_eq!(linked_user(&app, "3").await.unwrap().to_string(), grace);
+    let token = session["accessToken"].as_str().unwrap();
+    let res = app.get("/user/audit", Some(token)).await;
+    let names: Vec<&str> = res.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"provider.link_refused"), "{names:?}");
+    assert!(names.contains(&"provider.linked"), "{names:?}");
 }
 both_backends!(linking_by_e_mail_needs_a_verified_address);
 

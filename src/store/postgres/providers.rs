@@ -49,6 +49,29 @@ const LINK: &str = "
      WHERE auth.user_providers.user_id = EXCLUDED.user_id
  RETURNING id";
 
+const LINKS_OF: &str = "
+    SELECT provider_id, provider_user_id, access_token, refresh_token FROM auth.user_providers
+     WHERE user_id = $1 ORDER BY created_at, id";
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    provider_id: String,
+    provider_user_id: String,
+    access_token: String,
+    refresh_token: Option<String>,
+}
+
+impl From<LinkRow> for ProviderLink {
+    fn from(r: LinkRow) -> Self {
+        ProviderLink {
+            provider: r.provider_id,
+            provider_user_id: r.provider_user_id,
+            access_token_sealed: r.access_token,
+            refresh_token_sealed: r.refresh_token,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct FlowRow {
     state_hash: String,
@@ -144,5 +167,14 @@ impl ProviderStore for PgStore {
             .await
             .map_err(db)?;
         Ok(row.is_some())
+    }
+
+    async fn provider_links_of(&self, user_id: UserId) -> Result<Vec<ProviderLink>, StoreError> {
+        let rows: Vec<LinkRow> = sqlx::query_as(LINKS_OF)
+            .bind(user_id.as_uuid())
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(rows.into_iter().map(ProviderLink::from).collect())
     }
 }
