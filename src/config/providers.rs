@@ -426,6 +426,34 @@ mod tests {
     }
 
     #[test]
+    fn google_is_openid_with_an_overridable_issuer() {
+        let vars = [
+            ("AUTH_PROVIDER_GOOGLE_ENABLED", "true"),
+            ("AUTH_PROVIDER_GOOGLE_CLIENT_ID", "id"),
+            ("AUTH_PROVIDER_GOOGLE_CLIENT_SECRET", "secret"),
+            ("LATCHKEY_PROVIDER_GOOGLE_ISSUER", "http://127.0.0.1:9"),
+        ];
+        let config = providers(&vars).unwrap();
+        let google = config.get("google").unwrap();
+        assert_eq!(google.spec.protocol, Protocol::OpenIdConnect);
+        assert_eq!(
+            google.issuer.as_ref().unwrap().as_str(),
+            "http://127.0.0.1:9/"
+        );
+        assert_eq!(google.scopes, ["openid", "email", "profile"]);
+        assert!(google.authorization_url.is_none(), "from discovery");
+        let config = providers(&vars[..3]).unwrap();
+        let issuer = config
+            .get("google")
+            .unwrap()
+            .issuer
+            .as_ref()
+            .unwrap()
+            .clone();
+        assert_eq!(issuer.as_str(), "https://accounts.google.com/");
+    }
+
+    #[test]
     fn unusable_provider_settings_stop_start_up_naming_the_variable() {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (

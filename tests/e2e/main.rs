@@ -32,6 +32,7 @@ mod pats;
 mod playground;
 mod providers;
 mod providers_github;
+mod providers_google;
 mod ratelimit;
 mod sessions;
 mod transport;

@@ -20,6 +20,15 @@ let control = {
   githubEmails: [{ email: 'ada@example.test', primary: true, verified: true }],
   // When set, /authorize redirects back with this error instead of a code.
   authorizeError: null,
+  // Claims set in every token the mock signs (ID tokens included): a Google-shaped profile,
+  // or a bad audience, issuer or expiry for the negative tests.
+  tokenClaims: {
+    sub: 'google-1',
+    email: 'ada@example.test',
+    email_verified: true,
+    name: 'Ada Lovelace',
+    picture: 'https://avatars.test/ada',
+  },
 };
 // code -> what /authorize saw, for the checks at /token.
 const codes = new Map();
@@ -34,6 +43,10 @@ async function main() {
   await server.issuer.keys.generate('RS256');
   const service = server.service;
   const app = service.requestHandler;
+
+  service.on('beforeTokenSigning', (token) => {
+    Object.assign(token.payload, control.tokenClaims || {});
+  });
 
   service.on('beforeAuthorizeRedirect', (redirect, req) => {
     const code = redirect.url.searchParams.get('code');

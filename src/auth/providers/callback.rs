@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::profiles::{self, Profile};
-use super::{ProviderFailure, client, sha256_hex};
+use super::{ProviderFailure, client, oidc, sha256_hex};
 use crate::auth::error::{Error, Result};
 use crate::auth::sessions::{Session, SessionKind};
 use crate::auth::signup::{
@@ -12,7 +12,7 @@ use crate::auth::signup::{
 };
 use crate::auth::{Auth, Runtime, check_user};
 use crate::config::ProviderConfig;
-use crate::config::providers as specs;
+use crate::config::providers::{self as specs, Protocol};
 use crate::model::{NewUser, ProviderLink, RedirectUrl, RequestContext, Secret, UserId};
 
 /// What the provider's redirect back carried, and the browser's binding cookie.
@@ -109,12 +109,26 @@ impl Auth {
             .code
             .filter(|c| !c.is_empty())
             .ok_or_else(|| fail(Error::InvalidRequest("no code")))?;
-        let tokens = client::exchange(&runtime, provider, &code, &flow.pkce_verifier)
-            .await
-            .map_err(fail)?;
-        let profile = fetch_profile(&runtime, provider, &tokens.access)
-            .await
-            .map_err(fail)?;
+        let (tokens, profile) = match provider.spec.protocol {
+            Protocol::OAuth2 => {
+                let tokens = client::exchange(&runtime, provider, &code, &flow.pkce_verifier)
+                    .await
+                    .map_err(fail)?;
+                let profile = fetch_profile(&runtime, provider, &tokens.access)
+                    .await
+                    .map_err(fail)?;
+                (tokens, profile)
+            }
+            Protocol::OpenIdConnect => {
+                let nonce = flow
+                    .nonce
+                    .as_ref()
+                    .ok_or_else(|| fail(Error::InvalidState))?;
+                oidc::exchange(&runtime, provider, &code, &flow.pkce_verifier, nonce)
+                    .await
+                    .map_err(fail)?
+            }
+        };
         let link = sealed_link(&runtime, provider, &profile, &tokens).map_err(fail)?;
         if let Some(user_id) = flow.connect_user {
             self.connect_provider(ctx, user_id, &link)

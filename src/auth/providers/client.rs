@@ -57,18 +57,18 @@ pub(super) fn authorize(
 }
 
 /// How long one request to a provider may take (token endpoint, profile API).
-const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most we read of a provider's answer; tokens and profiles are a few kilobytes.
 const RESPONSE_LIMIT: usize = 1 << 20;
 
 /// The `oauth2` crate's HTTP client trait over `Runtime.http`, so the code exchange uses the
 /// same proxies, roots and timeouts as every other outgoing request (the crate's own reqwest
 /// feature would bring a second reqwest major).
-struct Outgoing<'a>(&'a reqwest::Client);
+pub(super) struct Outgoing<'a>(pub &'a reqwest::Client);
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct OutgoingError(String);
+pub(super) struct OutgoingError(String);
 
 impl<'c> AsyncHttpClient<'c> for Outgoing<'_> {
     type Error = OutgoingError;
@@ -142,7 +142,7 @@ pub(super) async fn exchange(
 }
 
 /// For logs: the provider's error code, or what failed on the way. Never a token.
-fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse>(
+pub(super) fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse>(
     err: oauth2::RequestTokenError<RE, T>,
 ) -> String {
     match err {

@@ -7,6 +7,7 @@
 
 mod callback;
 mod client;
+mod oidc;
 mod profiles;
 
 pub use callback::{ProviderCallback, ProviderDone};
@@ -22,7 +23,7 @@ use url::Url;
 use super::Auth;
 use super::error::Error;
 use super::signup::{SignUpOptions, checked_redirect, validate_options};
-use crate::config::providers::{self as specs, ProviderConfig};
+use crate::config::providers::{self as specs, Protocol, ProviderConfig};
 use crate::model::{ProviderFlow, RedirectUrl, Secret};
 
 /// How long a flow may take from the redirect to the callback.
@@ -94,7 +95,17 @@ impl Auth {
             .filter(|b| is_binding(b))
             .unwrap_or_else(random_token);
         let state = random_token();
-        let start = client::authorize(&runtime, provider, &state).map_err(fail)?;
+        let (start, nonce) = match provider.spec.protocol {
+            Protocol::OAuth2 => (
+                client::authorize(&runtime, provider, &state).map_err(fail)?,
+                None,
+            ),
+            Protocol::OpenIdConnect => {
+                let nonce = random_token();
+                let start = oidc::authorize(&runtime, provider, &state, &nonce).await;
+                (start.map_err(fail)?, Some(Secret::new(nonce)))
+            }
+        };
         let now = self.now();
         // The callback redirects where the flow said, even if the allow-list changes meanwhile.
         let options = SignUpOptions {
@@ -109,7 +120,7 @@ impl Auth {
             browser_hash: sha256_hex(&binding),
             options,
             pkce_verifier: start.pkce_verifier,
-            nonce: None,
+            nonce,
             connect_user,
             created_at: now,
             expires_at: now + FLOW_TTL,

@@ -7,7 +7,7 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_PROVIDER_<NAME>_ENABLED",
         default: "`false`",
-        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...). Latchkey runs GitHub so far; enabling another stops start-up. Enabled without a client id and secret stops start-up too.",
+        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...). Latchkey runs GitHub and Google (OpenID Connect) so far; enabling another stops start-up. Enabled without a client id and secret stops start-up too.",
     },
     Variable {
         name: "AUTH_PROVIDER_<NAME>_CLIENT_ID",
@@ -22,7 +22,7 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_PROVIDER_<NAME>_SCOPE",
         default: "upstream's per provider",
-        description: "Comma-separated scopes asked for; GitHub's default is `user:email`.",
+        description: "Comma-separated scopes asked for; GitHub's default is `user:email`, Google's `openid,email,profile`.",
     },
     Variable {
         name: "AUTH_PROVIDER_GITHUB_AUTHORIZATION_URL",

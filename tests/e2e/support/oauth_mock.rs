@@ -49,7 +49,8 @@ impl OAuthMock {
         }
     }
 
-    /// Sets what the next flows see (`githubUser`, `githubEmails`, `authorizeError`).
+    /// Sets what the next flows see (`githubUser`, `githubEmails`, `authorizeError`,
+    /// `tokenClaims`).
     pub async fn control(&self, settings: Value) {
         let res = reqwest::Client::new()
             .post(format!("{}/_control", self.issuer))
@@ -83,6 +84,27 @@ impl OAuthMock {
             (
                 "AUTH_PROVIDER_GITHUB_USER_PROFILE_URL".into(),
                 format!("{}/user", self.issuer),
+            ),
+        ]
+    }
+}
+
+impl OAuthMock {
+    /// Variables pointing Latchkey's Google provider (OpenID Connect) at this mock.
+    pub fn google_vars(&self) -> Vec<(String, String)> {
+        vec![
+            ("AUTH_PROVIDER_GOOGLE_ENABLED".into(), "true".into()),
+            (
+                "AUTH_PROVIDER_GOOGLE_CLIENT_ID".into(),
+                "latchkey-test".into(),
+            ),
+            (
+                "AUTH_PROVIDER_GOOGLE_CLIENT_SECRET".into(),
+                "test-secret".into(),
+            ),
+            (
+                "LATCHKEY_PROVIDER_GOOGLE_ISSUER".into(),
+                self.issuer.clone(),
             ),
         ]
     }
