@@ -1,7 +1,6 @@
 //! Sign-in with an OAuth or OpenID provider: `GET /signin/provider/{provider}` starts it,
 //! the provider's redirect to `.../callback` (a POST for Apple's `form_post`) ends it.
 
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +8,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Client, Path, Query};
+use super::extract::{Client, Form, Path, Query};
 use super::redirect::{Found, RedirectError, with_query};
 use crate::auth::providers::{ProviderCallback, ProviderFailure, ProviderSignIn};
 use crate::auth::{self, SignUpOptions};

@@ -322,3 +322,34 @@ async fn a_provider_error_goes_to_its_own_redirect(app: TestApp) {
     session_of(&app, &ended).await;
 }
 both_backends!(a_provider_error_goes_to_its_own_redirect);
+
+async fn a_posted_callback_takes_the_same_path(app: TestApp) {
+    let (_mock, app) = github(app).await;
+    // `response_mode=form_post`: the provider's answer as a form POST.
+    let at = until_callback(&app, "").await;
+    let url = format!("{}{}", app.base, at.callback.path());
+    let form = serde_urlencoded::to_string(params(&at.callback)).unwrap();
+    let post = || {
+        app.client
+            .post(&url)
+            .header("cookie", &at.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.clone())
+    };
+    let res = post().send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    let ended = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    session_of(&app, &ended).await;
+
+    // Replayed as a POST: the flow is gone.
+    let res = post().send().await.unwrap();
+    let ended = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    assert_error(&ended, "http://localhost:3000/", "invalid-state");
+
+    // Not a form: Nhost's JSON error, not a plain-text rejection.
+    let res = app
+        .post("/signin/provider/github/callback", &json!({ "state": "x" }))
+        .await;
+    assert_eq!((res.status, res.error_code()), (400, "invalid-request"));
+}
+both_backends!(a_posted_callback_takes_the_same_path);
