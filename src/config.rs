@@ -583,6 +583,7 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_PROVIDER_GITHUB_AUTHORIZATION_URL",
     "AUTH_PROVIDER_GITHUB_TOKEN_URL",
     "AUTH_PROVIDER_GITHUB_USER_PROFILE_URL",
+    "AUTH_PROVIDER_GOOGLE_AUDIENCE",
 ];
 
 /// Whether Latchkey reads this variable: one of `VARIABLES`, or a per-provider one

@@ -267,6 +267,9 @@ pub struct ProviderConfig {
     pub jwks_url: Option<Url>,
     /// The OpenID issuer, checked in ID tokens; `None` for plain OAuth 2 providers.
     pub issuer: Option<Url>,
+    /// `AUTH_PROVIDER_{GOOGLE,APPLE}_AUDIENCE`: the audience `POST /signin/idtoken` expects
+    /// (a native app's client id); the client id when unset.
+    pub audience: Option<String>,
 }
 
 /// The enabled providers, by name.
@@ -353,6 +356,7 @@ pub(super) fn providers_settings(v: &mut Vars) -> ProvidersConfig {
             userinfo_url: endpoint(v, "USERINFO_URL", spec.userinfo_url),
             jwks_url: endpoint(v, "JWKS_URL", ""),
             issuer,
+            audience: v.get(&var("AUDIENCE")).map(str::to_owned),
         });
     }
     ProvidersConfig { enabled }

@@ -9,6 +9,7 @@ mod elevate;
 pub mod error;
 mod extract;
 mod graphql;
+mod idtoken;
 mod keys;
 mod meta;
 pub mod metrics;
@@ -131,6 +132,7 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         route(Get, "/readyz", meta::readyz),
         route(Post, "/signin/anonymous", signin::anonymous),
         route(Post, "/signin/email-password", password::sign_in),
+        route(Post, "/signin/idtoken", idtoken::sign_in),
         route(Post, "/signin/otp/email", passwordless::email_otp),
         route(
             Post,

@@ -33,6 +33,7 @@ mod playground;
 mod providers;
 mod providers_github;
 mod providers_google;
+mod providers_idtoken;
 mod ratelimit;
 mod sessions;
 mod transport;

@@ -8,7 +8,7 @@
 // Prints one line, {"issuer": "http://127.0.0.1:<port>"}, once it listens.
 'use strict';
 
-const { OAuth2Server } = require('oauth2-mock-server');
+const { OAuth2Issuer, OAuth2Server } = require('oauth2-mock-server');
 
 const CLIENT_ID = process.env.MOCK_CLIENT_ID || 'latchkey-test';
 const CLIENT_SECRET = process.env.MOCK_CLIENT_SECRET || 'test-secret';
@@ -92,6 +92,19 @@ async function main() {
   app.get('/user/emails', (req, res) => {
     if (!accessTokens.has(bearer(req))) return json(res, 401, { message: 'Bad credentials' });
     json(res, 200, control.githubEmails);
+  });
+  // Signs a token with these claims, as the mock's published key (or, with `stray`, a key
+  // that is not in its JWKS), for POST /signin/idtoken tests.
+  const stray = new OAuth2Issuer();
+  await stray.keys.generate('RS256');
+  app.post('/_sign', async (req, res) => {
+    const issuer = req.body.stray ? stray : server.issuer;
+    stray.url = server.issuer.url;
+    const token = await issuer.buildToken({
+      scopesOrTransform: (_header, payload) => Object.assign(payload, req.body.claims || {}),
+      expiresIn: 3600,
+    });
+    json(res, 200, { token });
   });
   app.post('/_control', (req, res) => {
     control = { ...control, ...req.body };

@@ -176,7 +176,7 @@ impl Auth {
 
     /// Signs in the account's user: the one linked to it, else the one with its e-mail if the
     /// provider verified that address, else a new user under the sign-up rules.
-    async fn provider_session(
+    pub(super) async fn provider_session(
         &self,
         ctx: &RequestContext,
         rt: &Runtime,
@@ -384,5 +384,26 @@ fn sealed_link(
         provider_user_id: profile.id.clone(),
         access_token_sealed: access,
         refresh_token_sealed: refresh,
+    })
+}
+
+/// The link for an account signed in with a bare ID token: there is no access token, so the
+/// ID token itself is kept (sealed) in its place, as the column requires a value.
+pub(crate) fn sealed_id_token_link(
+    rt: &Runtime,
+    provider: &ProviderConfig,
+    profile: &Profile,
+    id_token: &str,
+) -> Result<ProviderLink> {
+    let name = provider.spec.name;
+    let sealed = rt.sealer.seal(
+        &format!("provider-access:{name}:{}", profile.id),
+        id_token.as_bytes(),
+    )?;
+    Ok(ProviderLink {
+        provider: name.to_owned(),
+        provider_user_id: profile.id.clone(),
+        access_token_sealed: sealed,
+        refresh_token_sealed: None,
     })
 }

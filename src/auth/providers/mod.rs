@@ -7,10 +7,13 @@
 
 mod callback;
 mod client;
+mod idtoken;
 mod oidc;
 mod profiles;
 
+pub(crate) use callback::sealed_id_token_link;
 pub use callback::{ProviderCallback, ProviderDone};
+pub use idtoken::IdTokenSignIn;
 pub use profiles::Profile;
 
 use std::time::Duration;

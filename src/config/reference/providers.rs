@@ -40,6 +40,11 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
         description: "GitHub's profile API; the e-mail is the primary verified entry of this URL plus `/emails`.",
     },
     Variable {
+        name: "AUTH_PROVIDER_GOOGLE_AUDIENCE",
+        default: "`$AUTH_PROVIDER_GOOGLE_CLIENT_ID`",
+        description: "The audience ID tokens given to `POST /signin/idtoken` must name (the client id of the app that got them from Google).",
+    },
+    Variable {
         name: "LATCHKEY_PROVIDER_<NAME>_AUTHORIZATION_URL",
         default: "the provider's",
         description: "Overrides the authorization endpoint (self-hosted GitLab, a local mock in tests). For GitHub the upstream name above wins.",

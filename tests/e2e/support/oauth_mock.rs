@@ -61,6 +61,21 @@ impl OAuthMock {
         assert_eq!(res.status(), 200);
     }
 
+    /// A JWT with `claims` signed by the mock's published key, or with `stray` by a key
+    /// that is not in its JWKS.
+    pub async fn sign(&self, claims: Value, stray: bool) -> String {
+        let res: Value = reqwest::Client::new()
+            .post(format!("{}/_sign", self.issuer))
+            .json(&serde_json::json!({ "claims": claims, "stray": stray }))
+            .send()
+            .await
+            .expect("mock sign")
+            .json()
+            .await
+            .expect("signed token");
+        res["token"].as_str().expect("token").to_owned()
+    }
+
     /// Variables pointing Latchkey's GitHub provider at this mock.
     pub fn github_vars(&self) -> Vec<(String, String)> {
         vec![
