@@ -49,6 +49,7 @@ pub enum ErrorCode {
     OauthTokenExchangeFailed,
     OauthProfileFetchFailed,
     OauthProviderError,
+    ProviderAccountAlreadyLinked,
 }
 
 impl ErrorCode {
@@ -86,6 +87,10 @@ impl ErrorCode {
             OauthTokenExchangeFailed => (S::BAD_REQUEST, "Failed to exchange token"),
             OauthProfileFetchFailed => (S::BAD_REQUEST, "Failed to get user profile"),
             OauthProviderError => (S::BAD_REQUEST, "Provider returned an error"),
+            ProviderAccountAlreadyLinked => (
+                S::BAD_REQUEST,
+                "This provider account is already linked to another user",
+            ),
             ServiceUnavailable => (
                 S::SERVICE_UNAVAILABLE,
                 "The service is temporarily unavailable, try again later",
@@ -246,9 +251,8 @@ impl From<auth::Error> for ApiError {
             E::ProviderReported { .. } => ErrorCode::OauthProviderError,
             E::TokenExchange(_) => ErrorCode::OauthTokenExchangeFailed,
             E::ProfileFetch(_) => ErrorCode::OauthProfileFetchFailed,
-            // TODO(#19): newer upstream's `provider-account-already-linked` once the OpenAPI
-            // error enum carries it (with /link/idtoken).
-            E::ProviderAccountLinked => ErrorCode::InvalidRequest,
+            // Newer upstream's code; older ones answer invalid-request.
+            E::ProviderAccountLinked => ErrorCode::ProviderAccountAlreadyLinked,
             E::Store(_) | E::Mail(_) | E::Internal(_) => ErrorCode::InternalServerError,
         };
         ApiError {

@@ -1,4 +1,5 @@
-//! POST /signin/idtoken: sign in with an ID token the app got from Apple or Google itself.
+//! POST /signin/idtoken and POST /link/idtoken: an ID token the app got from Apple or Google
+//! itself, to sign in with or to link to the signed-in user.
 
 use axum::Json as AxumJson;
 use axum::extract::State;
@@ -7,7 +8,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::dto::{SessionPayload, SignUpOptions};
 use super::error::ApiError;
-use super::extract::{Client, Json};
+use super::extract::{Bearer, Client, Json};
 use crate::auth::providers::IdTokenSignIn;
 
 #[derive(Deserialize)]
@@ -33,4 +34,31 @@ pub async fn sign_in(
     };
     let session = app.auth.sign_in_with_id_token(&ctx, request).await?;
     Ok(AxumJson(SessionPayload::of(Some(session))))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LinkIdTokenRequest {
+    provider: String,
+    id_token: String,
+    nonce: Option<String>,
+}
+
+/// POST /link/idtoken: `"OK"` once the account is linked to the bearer.
+pub async fn link(
+    State(app): State<AppState>,
+    Client(ctx): Client,
+    Bearer(claims): Bearer,
+    Json(body): Json<LinkIdTokenRequest>,
+) -> Result<AxumJson<&'static str>, ApiError> {
+    app.auth
+        .link_with_id_token(
+            &ctx,
+            &claims,
+            &body.provider,
+            &body.id_token,
+            body.nonce.as_deref(),
+        )
+        .await?;
+    Ok(AxumJson("OK"))
 }

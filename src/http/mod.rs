@@ -127,6 +127,7 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         route(Post, "/graphql", graphql::handle).with_extension(graphql::schema()),
         route(Get, "/healthz", meta::healthz),
         route(Head, "/healthz", meta::healthz_head),
+        route(Post, "/link/idtoken", idtoken::link),
         route(Get, "/openapi.json", meta::openapi),
         route(Post, "/pat", pats::create),
         route(Get, "/readyz", meta::readyz),

@@ -246,7 +246,7 @@ async fn connect_links_to_the_signed_in_user_only(app: TestApp) {
     let bob = app.sign_in_anonymous().await;
     let token = bob["accessToken"].as_str().unwrap();
     let ended = sign_in(&app, &format!("&connect={token}")).await;
-    assert_error(&ended, BACK, "invalid-request");
+    assert_error(&ended, BACK, "provider-account-already-linked");
     assert_eq!(linked_user(&app, "4").await.unwrap().to_string(), alice_id);
 }
 both_backends!(connect_links_to_the_signed_in_user_only);

@@ -113,3 +113,52 @@ async fn id_tokens_are_verified(app: TestApp) {
     assert_eq!((res.status, res.error_code()), (409, "disabled-endpoint"));
 }
 both_backends!(id_tokens_are_verified);
+
+async fn link_id_token_links_to_the_bearer_only(app: TestApp) {
+    let (mock, app) = google(app).await;
+    let sign_up = |email: &'static str| {
+        let app = &app;
+        async move {
+            let body = json!({ "email": email, "password": "correct horse battery" });
+            let res = app.post("/signup/email-password", &body).await;
+            assert_eq!(res.status, 200, "{:?}", res.body);
+            res.body["session"].clone()
+        }
+    };
+    let ida = sign_up("ida.link@example.test").await;
+    let ida_token = ida["accessToken"].as_str().unwrap();
+    let ida_id = ida["user"]["id"].as_str().unwrap();
+    let token = mock.sign(claims("g-20"), false).await;
+    let body = json!({ "provider": "google", "idToken": token, "nonce": "n-1" });
+    let res = app.post_bearer("/link/idtoken", ida_token, &body).await;
+    assert_eq!((res.status, res.body.clone()), (200, json!("OK")));
+    let linked = app.store.user_by_provider("google", "g-20").await.unwrap();
+    assert_eq!(linked.unwrap().to_string(), ida_id);
+    // Again by the same user: still fine (the stored token is refreshed).
+    let res = app.post_bearer("/link/idtoken", ida_token, &body).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+
+    // Another user cannot take the account over.
+    let eve = sign_up("eve.link@example.test").await;
+    let eve_token = eve["accessToken"].as_str().unwrap();
+    let res = app.post_bearer("/link/idtoken", eve_token, &body).await;
+    assert_eq!(
+        (res.status, res.error_code()),
+        (400, "provider-account-already-linked")
+    );
+    let linked = app.store.user_by_provider("google", "g-20").await.unwrap();
+    assert_eq!(linked.unwrap().to_string(), ida_id);
+
+    // A bad token, or no bearer at all.
+    let stray = mock.sign(claims("g-21"), true).await;
+    let bad = json!({ "provider": "google", "idToken": stray, "nonce": "n-1" });
+    let res = app.post_bearer("/link/idtoken", eve_token, &bad).await;
+    assert_eq!((res.status, res.error_code()), (400, "invalid-request"));
+    let res = app.post("/link/idtoken", &body).await;
+    assert_eq!((res.status, res.error_code()), (400, "invalid-request"));
+    assert_eq!(
+        app.store.user_by_provider("google", "g-21").await.unwrap(),
+        None
+    );
+}
+both_backends!(link_id_token_links_to_the_bearer_only);

@@ -150,7 +150,7 @@ impl Auth {
     }
 
     /// `connect`: links the account to the signed-in user who started the flow.
-    async fn connect_provider(
+    pub(super) async fn connect_provider(
         &self,
         ctx: &RequestContext,
         user_id: UserId,

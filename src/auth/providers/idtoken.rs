@@ -5,6 +5,7 @@ use crate::auth::Auth;
 use crate::auth::error::{Error, Result};
 use crate::auth::sessions::Session;
 use crate::auth::signup::{SignUpOptions, checked_redirect};
+use crate::auth::tokens::AccessClaims;
 use crate::model::RequestContext;
 
 /// What `POST /signin/idtoken` asked for.
@@ -42,5 +43,32 @@ impl Auth {
         let link = sealed_id_token_link(&rt, provider, &profile, &request.id_token)?;
         self.provider_session(ctx, &rt, provider, &profile, link, &request.options)
             .await
+    }
+
+    /// `POST /link/idtoken`: links the account the verified ID token names to the bearer
+    /// (elevated, as upstream). An account linked to another user is refused.
+    #[tracing::instrument(skip_all, fields(provider = %provider))]
+    pub async fn link_with_id_token(
+        &self,
+        ctx: &RequestContext,
+        claims: &AccessClaims,
+        provider: &str,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<()> {
+        let rt = self.runtime();
+        if !matches!(provider, "apple" | "google") {
+            return Err(Error::InvalidRequest("provider"));
+        }
+        let user = self.user_from_claims(claims, false).await?;
+        self.require_elevation(claims, user.id, false).await?;
+        let provider = rt
+            .config
+            .providers
+            .get(provider)
+            .ok_or(Error::EndpointDisabled)?;
+        let profile = oidc::verify_id_token(&rt, provider, id_token, nonce).await?;
+        let link = sealed_id_token_link(&rt, provider, &profile, id_token)?;
+        self.connect_provider(ctx, user.id, &link).await
     }
 }
