@@ -17,6 +17,7 @@ mod limits;
 mod mail;
 mod outgoing;
 mod password;
+pub mod providers;
 mod ratelimit;
 pub mod reference;
 mod sms;
@@ -31,6 +32,7 @@ pub use limits::{LimitsConfig, MIN_HEADER_BYTES};
 pub use mail::{MailConfig, SmtpAuthMethod, SmtpConfig};
 pub use outgoing::OutgoingConfig;
 pub use password::PasswordConfig;
+pub use providers::{ProviderConfig, ProvidersConfig};
 use ratelimit::rate_limit_settings;
 pub use ratelimit::{Limit, RateLimitConfig};
 pub use sms::{SmsConfig, SmsProvider, TwilioConfig};
@@ -129,6 +131,8 @@ pub struct Config {
     pub password: PasswordConfig,
     pub custom_claims: CustomClaimsConfig,
     pub outgoing: OutgoingConfig,
+    /// The enabled OAuth and OpenID Connect sign-in providers.
+    pub providers: ProvidersConfig,
 }
 
 /// Logging, metrics and shutdown: how the process runs, not what it answers.
@@ -322,6 +326,7 @@ impl Config {
         let password = password::password_settings(&mut v);
         let custom_claims = claims::custom_claims_settings(&mut v);
         let outgoing = outgoing::outgoing_settings(&mut v);
+        let providers = providers::providers_settings(&mut v);
 
         let config = Config {
             host,
@@ -372,6 +377,7 @@ impl Config {
             password,
             custom_claims,
             outgoing,
+            providers,
         };
         if v.errors.is_empty() {
             Ok(config)
@@ -599,7 +605,17 @@ pub const VARIABLES: &[&str] = &[
     "HTTP_PROXY",
     "NO_PROXY",
     "SSL_CERT_FILE",
+    "AUTH_PROVIDER_GITHUB_AUTHORIZATION_URL",
+    "AUTH_PROVIDER_GITHUB_TOKEN_URL",
+    "AUTH_PROVIDER_GITHUB_USER_PROFILE_URL",
+    "AUTH_PROVIDER_GOOGLE_AUDIENCE",
 ];
+
+/// Whether Latchkey reads this variable: one of `VARIABLES`, or a per-provider one
+/// (`providers::PROVIDER_VARIABLE_PATTERNS` for each provider).
+pub fn is_variable(name: &str) -> bool {
+    VARIABLES.contains(&name) || providers::is_provider_variable(name)
+}
 
 #[cfg(test)]
 mod tests;

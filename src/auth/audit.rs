@@ -173,6 +173,11 @@ pub(crate) fn reason(err: &Error) -> &'static str {
         Error::AttestationRefused => "attestation-refused",
         Error::UnknownCredential { .. } => "unknown-credential",
         Error::RateLimited { .. } => "rate-limited",
+        Error::InvalidState => "invalid-state",
+        Error::ProviderReported { .. } => "provider-error",
+        Error::TokenExchange(_) => "token-exchange-failed",
+        Error::ProfileFetch(_) => "profile-fetch-failed",
+        Error::ProviderAccountLinked => "provider-account-linked",
         Error::Store(_) | Error::Mail(_) | Error::Internal(_) => "server-error",
     }
 }

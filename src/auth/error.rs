@@ -102,6 +102,26 @@ pub enum Error {
     /// Too many requests from this client in a rate-limit window.
     #[error("rate limited")]
     RateLimited { retry_after: std::time::Duration },
+    /// A provider callback whose state is unknown, used, expired, for another provider, or
+    /// brought by another browser than the one that started the flow.
+    #[error("invalid provider state")]
+    InvalidState,
+    /// The provider redirected back with an error instead of a code (`access_denied`, ...).
+    #[error("the provider reported an error")]
+    ProviderReported {
+        error: String,
+        description: Option<String>,
+        uri: Option<String>,
+    },
+    /// The token endpoint refused the code or could not be reached.
+    #[error("token exchange failed: {0}")]
+    TokenExchange(String),
+    /// The profile API failed or answered something without an account id.
+    #[error("profile fetch failed: {0}")]
+    ProfileFetch(String),
+    /// The provider account is linked to another user.
+    #[error("provider account linked to another user")]
+    ProviderAccountLinked,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -14,6 +14,7 @@ pub(crate) mod outgoing;
 mod password;
 mod passwordless;
 mod pats;
+pub mod providers;
 pub mod ratelimit;
 pub(crate) mod sessions;
 mod signup;

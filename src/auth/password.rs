@@ -149,6 +149,7 @@ impl Auth {
                 .map(|(_, stored, expires)| (stored.clone(), *expires)),
             password_hash: Some(password_hash),
             mail,
+            provider: None,
             now,
         };
         let pending = (!needs_verification).then(|| self.pending_session(&rt, user.id, now));
@@ -428,7 +429,9 @@ impl Auth {
         match self.store.deanonymize(user.id, &change).await? {
             Inserted::New(true) => {}
             Inserted::New(false) => return Err(Error::UserNotAnonymous),
-            Inserted::Conflict(Conflict::Email | Conflict::CredentialId) => {
+            Inserted::Conflict(
+                Conflict::Email | Conflict::CredentialId | Conflict::ProviderAccount,
+            ) => {
                 return Err(Error::EmailTaken);
             }
         }

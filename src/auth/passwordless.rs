@@ -389,6 +389,7 @@ impl Auth {
             ticket: None,
             password_hash: None,
             mail: None,
+            provider: None,
             now: self.now(),
         };
         let detail = json!({ "method": "passwordless" });

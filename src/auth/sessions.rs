@@ -255,6 +255,7 @@ impl Auth {
             ticket: None,
             password_hash: None,
             mail: None,
+            provider: None,
             now,
         };
         let pending = self.pending_session(&rt, user.id, now);

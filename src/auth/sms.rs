@@ -218,6 +218,7 @@ impl Auth {
             ticket: None,
             password_hash: None,
             mail: None,
+            provider: None,
             now: self.now(),
         };
         let sent = if rt.config.disable_new_users {

@@ -6,6 +6,7 @@
 //! To add a variable: add its name to `config::VARIABLES` and one entry here, in its group.
 
 mod page;
+mod providers;
 
 pub use page::{Group, markdown};
 
@@ -610,6 +611,7 @@ pub const REFERENCE: &[(Group, &[Variable])] = &[
             },
         ],
     ),
+    (Group::Providers, providers::PROVIDER_VARIABLES),
 ];
 
 #[cfg(test)]

@@ -49,6 +49,12 @@ pub enum ErrorCode {
     /// The body is over `BODY_LIMIT`: `invalid-request` on the wire, with status 413.
     #[serde(rename = "invalid-request")]
     BodyTooLarge,
+    InvalidState,
+    #[serde(rename = "oauth-token-echange-failed")] // upstream's spelling is the contract
+    OauthTokenExchangeFailed,
+    OauthProfileFetchFailed,
+    OauthProviderError,
+    ProviderAccountAlreadyLinked,
 }
 
 impl ErrorCode {
@@ -90,6 +96,14 @@ impl ErrorCode {
             TooManyRequests => (S::TOO_MANY_REQUESTS, "Too many requests, try again later"),
             RequestTimeout => (S::REQUEST_TIMEOUT, "The request took too long"),
             BodyTooLarge => (S::PAYLOAD_TOO_LARGE, "The request body is too large"),
+            InvalidState => (S::BAD_REQUEST, "Invalid state"),
+            OauthTokenExchangeFailed => (S::BAD_REQUEST, "Failed to exchange token"),
+            OauthProfileFetchFailed => (S::BAD_REQUEST, "Failed to get user profile"),
+            OauthProviderError => (S::BAD_REQUEST, "Provider returned an error"),
+            ProviderAccountAlreadyLinked => (
+                S::BAD_REQUEST,
+                "This provider account is already linked to another user",
+            ),
             ServiceUnavailable => (
                 S::SERVICE_UNAVAILABLE,
                 "The service is temporarily unavailable, try again later",
@@ -256,6 +270,12 @@ impl From<auth::Error> for ApiError {
             E::Store(StoreError::Unavailable(_)) => ErrorCode::ServiceUnavailable,
             // Latchkey's key management; unknown and foreign ids answer alike.
             E::UnknownKey | E::LastSignInMethod | E::UnknownPat => ErrorCode::InvalidRequest,
+            E::InvalidState => ErrorCode::InvalidState,
+            E::ProviderReported { .. } => ErrorCode::OauthProviderError,
+            E::TokenExchange(_) => ErrorCode::OauthTokenExchangeFailed,
+            E::ProfileFetch(_) => ErrorCode::OauthProfileFetchFailed,
+            // Newer upstream's code; older ones answer invalid-request.
+            E::ProviderAccountLinked => ErrorCode::ProviderAccountAlreadyLinked,
             E::Store(_) | E::Mail(_) | E::Internal(_) => ErrorCode::InternalServerError,
         };
         ApiError {

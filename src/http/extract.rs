@@ -30,6 +30,34 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
+/// A form body (`application/x-www-form-urlencoded`, as providers post with `form_post`);
+/// a wrong content type or malformed body is Nhost's 400 `invalid-request`, too large is 413.
+pub struct Form<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_form = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err(ApiError::invalid_request());
+        }
+        let Body(bytes) = Body::from_request(req, state).await?;
+        refuse_nul(&bytes)?;
+        serde_urlencoded::from_bytes(&bytes)
+            .map(Form)
+            .map_err(|_| ApiError::invalid_request())
+    }
+}
+
 /// A JSON body; anything malformed, mistyped, with unknown fields or of the wrong content
 /// type is Nhost's 400 `invalid-request`, never axum's plain-text rejection; too large is 413.
 pub struct Json<T>(pub T);

@@ -10,7 +10,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::Json;
 use crate::auth;
-use crate::config::VARIABLES;
+use crate::config::is_variable;
 
 /// GET /healthz: "OK" while the process serves (Nhost's meaning: liveness). Readiness,
 /// which needs the database, is `/readyz`.
@@ -99,7 +99,7 @@ fn env_changes(body: serde_json::Map<String, Value>) -> Result<Vec<(String, Stri
     let mut changes = Vec::new();
     let mut bad = Vec::new();
     for (name, value) in body {
-        if !VARIABLES.contains(&name.as_str()) {
+        if !is_variable(&name) {
             tracing::debug!(variable = %name, "change-env: not a variable, ignored");
             continue;
         }

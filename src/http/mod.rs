@@ -9,6 +9,7 @@ mod elevate;
 pub mod error;
 mod extract;
 mod graphql;
+mod idtoken;
 mod keys;
 mod meta;
 pub mod metrics;
@@ -17,6 +18,7 @@ mod password;
 mod passwordless;
 mod pats;
 mod playground;
+mod providers;
 mod ratelimit;
 mod redirect;
 mod serve;
@@ -128,12 +130,14 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         route(Get, "/healthz", meta::healthz),
         route(Head, "/healthz", meta::healthz_head),
         route(Get, "/mfa/totp/generate", mfa::generate),
+        route(Post, "/link/idtoken", idtoken::link),
         route(Get, "/openapi.json", meta::openapi),
         route(Post, "/pat", pats::create),
         route(Get, "/readyz", meta::readyz),
         route(Post, "/signin/anonymous", signin::anonymous),
         route(Post, "/signin/email-password", password::sign_in),
         route(Post, "/signin/mfa/totp", mfa::sign_in),
+        route(Post, "/signin/idtoken", idtoken::sign_in),
         route(Post, "/signin/otp/email", passwordless::email_otp),
         route(
             Post,
@@ -148,6 +152,17 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
             sms::passwordless_sms_otp,
         ),
         route(Post, "/signin/pat", pats::sign_in),
+        route(Get, "/signin/provider/{provider}", providers::sign_in),
+        route(
+            Get,
+            "/signin/provider/{provider}/callback",
+            providers::callback,
+        ),
+        route(
+            Post,
+            "/signin/provider/{provider}/callback",
+            providers::callback_post,
+        ),
         route(Post, "/signin/webauthn", signin::webauthn),
         route(Post, "/signin/webauthn/verify", signin::webauthn_verify),
         route(Post, "/signout", token::sign_out),

@@ -7,6 +7,7 @@ mod ids;
 mod mail;
 mod pat;
 mod phone;
+mod provider;
 mod redirect;
 mod secret;
 mod user;
@@ -19,6 +20,7 @@ pub use ids::{ChallengeId, CredentialId, MailId, RefreshTokenId, SecurityKeyId, 
 pub use mail::OutboxMail;
 pub use pat::{NewPat, PatInfo};
 pub use phone::PhoneNumber;
+pub use provider::{ProviderFlow, ProviderLink};
 pub use redirect::RedirectUrl;
 pub use secret::Secret;
 pub use user::{NewUser, User};

@@ -44,6 +44,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     /// The mail carrying `ticket`, stored into the outbox with the user.
     pub mail: Option<super::OutboxMail>,
+    /// A provider account linked with the new user (sign-up through a provider).
+    pub provider: Option<super::ProviderLink>,
     pub now: Timestamp,
 }
 

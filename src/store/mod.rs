@@ -6,12 +6,14 @@ mod mfa;
 mod outbox;
 mod pats;
 pub mod postgres;
+mod providers;
 pub mod sqlite;
 
 pub use codes::CodeStore;
 pub use mfa::{MfaProof, MfaSignIn, MfaStore};
 pub use outbox::OutboxStore;
 pub use pats::PatStore;
+pub use providers::ProviderStore;
 
 use async_trait::async_trait;
 
@@ -78,6 +80,8 @@ pub enum Conflict {
     /// is already another user's.
     Email,
     CredentialId,
+    /// The provider account (`auth.user_providers`) is already linked to a user.
+    ProviderAccount,
 }
 
 /// Result of an insert that can hit a unique constraint; on `Conflict` nothing was written.
@@ -500,6 +504,7 @@ pub trait Store:
     + CodeStore
     + PatStore
     + MfaStore
+    + ProviderStore
 {
 }
 impl<
@@ -514,7 +519,8 @@ impl<
         + OutboxStore
         + CodeStore
         + PatStore
-        + MfaStore,
+        + MfaStore
+        + ProviderStore,
 > Store for T
 {
 }

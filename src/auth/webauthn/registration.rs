@@ -183,6 +183,7 @@ impl Auth {
                 .map(|(_, stored, expires)| (stored.clone(), *expires)),
             password_hash: None,
             mail,
+            provider: None,
             now,
         };
         let pending = (!needs_verification).then(|| self.pending_session(&rt, user_id, now));
@@ -200,7 +201,7 @@ impl Auth {
         {
             Inserted::New(_) => {}
             Inserted::Conflict(Conflict::Email) => return Err(Error::EmailTaken),
-            Inserted::Conflict(Conflict::CredentialId) => {
+            Inserted::Conflict(Conflict::CredentialId | Conflict::ProviderAccount) => {
                 return Err(Error::InvalidRequest("credential already registered"));
             }
         }

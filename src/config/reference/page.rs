@@ -18,6 +18,7 @@ pub enum Group {
     Limits,
     Operations,
     Outgoing,
+    Providers,
 }
 
 impl Group {
@@ -35,6 +36,7 @@ impl Group {
             Group::Limits => "Limits, timeouts and rate limits",
             Group::Operations => "Logs, metrics and the audit log",
             Group::Outgoing => "Outgoing requests",
+            Group::Providers => "Sign-in providers (OAuth, OpenID Connect)",
         }
     }
 
@@ -64,6 +66,7 @@ impl Group {
             }
             Group::Operations => "[Logs, metrics and the audit log](monitoring.md)",
             Group::Outgoing => "[Outgoing requests](custom-claims.md#outgoing-requests)",
+            Group::Providers => "[Sign-in providers](sign-in/providers.md)",
         }
     }
 }
@@ -95,9 +98,12 @@ pub fn markdown() -> String {
             group.see_also()
         );
         for v in variables.iter() {
+            // A per-provider pattern (`AUTH_PROVIDER_<NAME>_ENABLED`) is anchored without
+            // the angle brackets, which an id should not hold.
+            let anchor = v.name.replace(['<', '>'], "");
             let _ = writeln!(
                 page,
-                "| <a id=\"{name}\"></a>`{name}` | {} | {} |",
+                "| <a id=\"{anchor}\"></a>`{name}` | {} | {} |",
                 v.default,
                 v.description,
                 name = v.name

@@ -3,6 +3,7 @@ use std::path::Path;
 
 use super::*;
 use crate::config::VARIABLES;
+use crate::config::providers::PROVIDER_VARIABLE_PATTERNS;
 
 #[test]
 fn reference_covers_every_variable_exactly_once() {
@@ -10,7 +11,7 @@ fn reference_covers_every_variable_exactly_once() {
     for v in REFERENCE.iter().flat_map(|(_, vars)| vars.iter()) {
         *seen.entry(v.name).or_default() += 1;
     }
-    for name in VARIABLES {
+    for name in VARIABLES.iter().chain(PROVIDER_VARIABLE_PATTERNS) {
         assert_eq!(
             seen.remove(name),
             Some(1),

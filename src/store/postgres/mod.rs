@@ -9,6 +9,7 @@ mod outbox;
 mod passwords;
 mod pats;
 mod pool;
+mod providers;
 mod server;
 mod sessions;
 mod tickets;
@@ -79,6 +80,7 @@ pub const SWEEPS: &[(&str, &str)] = &[
     ("audit_log_created_at_idx", audit::SWEEP),
     ("webauthn_challenges_expires_at_idx", challenges::SWEEP),
     ("latchkey_one_time_codes_expires_at_idx", codes::SWEEP),
+    ("latchkey_provider_flows_expires_at_idx", providers::SWEEP),
 ];
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");

@@ -105,6 +105,11 @@ const INSERT_USER: &str = concat!(
     ), new_session AS (
         INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
         SELECT $28, $2, $29, id, 'regular', $30 FROM new_user WHERE $30::text IS NOT NULL
+    ), new_link AS (
+        INSERT INTO auth.user_providers (id, created_at, updated_at, user_id, access_token,
+                                         refresh_token, provider_id, provider_user_id)
+        SELECT gen_random_uuid(), $2, $2, id, $38, $39, $40, $41 FROM new_user
+         WHERE $40::text IS NOT NULL
     ), ",
     super::audit_cte!("$2", "$31", "$32", "$33", "$34", "$35"),
     ", queued AS (",
@@ -113,6 +118,8 @@ const INSERT_USER: &str = concat!(
 );
 /// The unique constraint on `auth.user_security_keys.credential_id` (Nhost's name).
 const CREDENTIAL_ID_KEY: &str = "user_security_key_credential_id_key";
+/// The unique constraint on `(provider_id, provider_user_id)` of `auth.user_providers`.
+pub(super) const PROVIDER_ACCOUNT_KEY: &str = "user_providers_provider_id_provider_user_id_key";
 const ENSURE_ROLE: &str = "INSERT INTO auth.roles (role) VALUES ($1) ON CONFLICT DO NOTHING";
 
 #[async_trait]
@@ -182,12 +189,27 @@ impl UserStore for PgStore {
         let inserted = super::bind_event(query, event)
             .bind(super::outbox::mail_json(user.mail.as_ref()))
             .bind(&user.phone_number)
+            .bind(
+                user.provider
+                    .as_ref()
+                    .map(|p| p.access_token_sealed.as_str()),
+            )
+            .bind(
+                user.provider
+                    .as_ref()
+                    .and_then(|p| p.refresh_token_sealed.as_deref()),
+            )
+            .bind(user.provider.as_ref().map(|p| p.provider.as_str()))
+            .bind(user.provider.as_ref().map(|p| p.provider_user_id.as_str()))
             .execute(&mut *self.conn().await?)
             .await;
         match inserted {
             Ok(_) => Ok(Inserted::New(user.id)),
             Err(err) if super::violated_constraint(&err) == Some(CREDENTIAL_ID_KEY) => {
                 Ok(Inserted::Conflict(Conflict::CredentialId))
+            }
+            Err(err) if super::violated_constraint(&err) == Some(PROVIDER_ACCOUNT_KEY) => {
+                Ok(Inserted::Conflict(Conflict::ProviderAccount))
             }
             Err(err) if is_unique_violation(&err) => Ok(Inserted::Conflict(Conflict::Email)),
             Err(err) => Err(db(err)),

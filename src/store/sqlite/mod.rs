@@ -9,6 +9,7 @@ mod mfa;
 mod outbox;
 mod passwords;
 mod pats;
+mod providers;
 mod server;
 mod sessions;
 mod tickets;

@@ -161,6 +161,14 @@ impl UserStore for SqliteStore {
                 .await
                 .map_err(db)?;
         }
+        if let Some(link) = &user.provider {
+            match super::providers::insert_link(&mut tx, user.id, link, now).await {
+                Err(err) if is_unique_violation(&err) => {
+                    return Ok(Inserted::Conflict(Conflict::ProviderAccount));
+                }
+                other => other.map_err(db)?,
+            }
+        }
         if let Some(key) = key {
             match super::keys::insert_key(&mut tx, user.id, key).await {
                 Err(err) if is_unique_violation(&err) => {

@@ -6,6 +6,7 @@ pub mod authenticator;
 pub mod fake_http;
 pub mod fake_sms;
 pub mod fake_smtp;
+pub mod oauth_mock;
 pub mod smtp;
 
 use std::sync::Arc;
@@ -99,12 +100,30 @@ impl TestApp {
         TestApp::launch(self.store.clone(), extra, true).await
     }
 
+    /// A second server over the same database whose `AUTH_SERVER_URL` is its own address (so
+    /// the callback URLs it gives OAuth providers reach it), with `extra` on top.
+    pub async fn serving_itself(&self, extra: &[(&str, &str)]) -> TestApp {
+        TestApp::launch_with(self.store.clone(), extra, false, true).await
+    }
+
     /// Without `smtp`, mails go to the recording mailer.
     async fn launch(store: Arc<dyn Store>, extra: &[(&str, &str)], smtp: bool) -> Self {
+        Self::launch_with(store, extra, smtp, false).await
+    }
+
+    async fn launch_with(
+        store: Arc<dyn Store>,
+        extra: &[(&str, &str)],
+        smtp: bool,
+        own_url: bool,
+    ) -> Self {
         init_logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let smtp_vars = if smtp { smtp::vars(&base) } else { vec![] };
+        let mut smtp_vars = if smtp { smtp::vars(&base) } else { vec![] };
+        if own_url {
+            smtp_vars.push(("AUTH_SERVER_URL".to_owned(), base.clone()));
+        }
         let vars: Vec<(String, String)> = BASE_VARS
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -1,0 +1,182 @@
+//! The `oauth2` crate over our one outgoing HTTP client (`Runtime.http`, with its timeouts,
+//! proxies and roots): authorization URLs with PKCE, and the code exchange.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AsyncHttpClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest,
+    HttpResponse, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse, TokenUrl,
+};
+use url::Url;
+
+use super::callback_url;
+use crate::auth::Runtime;
+use crate::auth::error::{Error, Result};
+use crate::auth::outgoing::{describe, read_limited};
+use crate::config::ProviderConfig;
+use crate::model::Secret;
+
+/// The provider's authorization URL for one flow.
+pub(super) struct Authorize {
+    pub url: Url,
+    pub pkce_verifier: Secret,
+}
+
+/// The authorization URL with `state`, the scopes and a PKCE S256 challenge.
+pub(super) fn authorize(
+    runtime: &Runtime,
+    provider: &ProviderConfig,
+    state: &str,
+) -> Result<Authorize> {
+    let auth_url = provider
+        .authorization_url
+        .clone()
+        .ok_or_else(|| Error::Internal(format!("{}: no authorization URL", provider.spec.name)))?;
+    let redirect = oauth2::RedirectUrl::new(callback_url(&runtime.config.server_url, provider))
+        .map_err(|e| Error::Internal(format!("callback URL: {e}")))?;
+    let client = BasicClient::new(ClientId::new(provider.client_id.clone()))
+        .set_client_secret(ClientSecret::new(
+            provider.client_secret.expose().to_owned(),
+        ))
+        .set_auth_uri(AuthUrl::from_url(auth_url))
+        .set_redirect_uri(redirect);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let state = state.to_owned();
+    let (url, _) = client
+        .authorize_url(move || CsrfToken::new(state))
+        .add_scopes(provider.scopes.iter().cloned().map(Scope::new))
+        .set_pkce_challenge(challenge)
+        .url();
+    Ok(Authorize {
+        url,
+        pkce_verifier: Secret::new(verifier.secret().clone()),
+    })
+}
+
+/// How long one request to a provider may take (token endpoint, profile API).
+pub(super) const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most we read of a provider's answer; tokens and profiles are a few kilobytes.
+const RESPONSE_LIMIT: usize = 1 << 20;
+
+/// The `oauth2` crate's HTTP client trait over `Runtime.http`, so the code exchange uses the
+/// same proxies, roots and timeouts as every other outgoing request (the crate's own reqwest
+/// feature would bring a second reqwest major).
+pub(super) struct Outgoing<'a>(pub &'a reqwest::Client);
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(super) struct OutgoingError(String);
+
+impl<'c> AsyncHttpClient<'c> for Outgoing<'_> {
+    type Error = OutgoingError;
+    type Future =
+        Pin<Box<dyn Future<Output = std::result::Result<HttpResponse, OutgoingError>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let response = self
+                .0
+                .request(parts.method, parts.uri.to_string())
+                .headers(parts.headers)
+                .body(body)
+                .timeout(PROVIDER_TIMEOUT)
+                .send()
+                .await
+                .map_err(|e| OutgoingError(describe(e)))?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = read_limited(response, RESPONSE_LIMIT)
+                .await
+                .map_err(OutgoingError)?;
+            let mut out = oauth2::http::Response::new(body);
+            *out.status_mut() = status;
+            *out.headers_mut() = headers;
+            Ok(out)
+        })
+    }
+}
+
+/// The provider's tokens for the signed-in account.
+pub(super) struct Tokens {
+    pub access: Secret,
+    pub refresh: Option<Secret>,
+}
+
+/// Exchanges the authorization code (with the flow's PKCE verifier) at the token endpoint.
+pub(super) async fn exchange(
+    runtime: &Runtime,
+    provider: &ProviderConfig,
+    code: &str,
+    verifier: &Secret,
+) -> Result<Tokens> {
+    let internal = |what: &str| Error::Internal(format!("{}: {what}", provider.spec.name));
+    let token_url = provider
+        .token_url
+        .clone()
+        .ok_or_else(|| internal("no token URL"))?;
+    let redirect = oauth2::RedirectUrl::new(callback_url(&runtime.config.server_url, provider))
+        .map_err(|e| internal(&format!("callback URL: {e}")))?;
+    let client = BasicClient::new(ClientId::new(provider.client_id.clone()))
+        .set_client_secret(ClientSecret::new(
+            provider.client_secret.expose().to_owned(),
+        ))
+        .set_token_uri(TokenUrl::from_url(token_url))
+        .set_redirect_uri(redirect);
+    let http = Outgoing(&runtime.http);
+    let token = client
+        .exchange_code(AuthorizationCode::new(code.to_owned()))
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()))
+        .request_async(&http)
+        .await
+        .map_err(|e| Error::TokenExchange(token_error(e)))?;
+    Ok(Tokens {
+        access: Secret::new(token.access_token().secret().clone()),
+        refresh: token
+            .refresh_token()
+            .map(|t| Secret::new(t.secret().clone())),
+    })
+}
+
+/// For logs: the provider's error code, or what failed on the way. Never a token.
+pub(super) fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse>(
+    err: oauth2::RequestTokenError<RE, T>,
+) -> String {
+    match err {
+        oauth2::RequestTokenError::ServerResponse(response) => {
+            format!("the provider refused the code: {response}")
+        }
+        oauth2::RequestTokenError::Request(e) => format!("request: {e}"),
+        oauth2::RequestTokenError::Parse(e, _) => format!("unreadable token response: {e}"),
+        oauth2::RequestTokenError::Other(e) => e,
+    }
+}
+
+/// GET `url` with the access token, as JSON.
+pub(super) async fn get_json(
+    runtime: &Runtime,
+    url: &Url,
+    access: &Secret,
+) -> Result<serde_json::Value> {
+    let failed = |what: String| Error::ProfileFetch(format!("{}: {what}", url.path()));
+    let response = runtime
+        .http
+        .get(url.clone())
+        .bearer_auth(access.expose())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .timeout(PROVIDER_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| failed(describe(e)))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(failed(format!("status {status}")));
+    }
+    let body = read_limited(response, RESPONSE_LIMIT)
+        .await
+        .map_err(failed)?;
+    serde_json::from_slice(&body).map_err(|e| failed(format!("not JSON: {e}")))
+}

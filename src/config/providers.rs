@@ -1,0 +1,504 @@
+//! OAuth and OpenID Connect sign-in providers: one row per built-in provider with Nhost's
+//! variable infix, default scopes and endpoints, read into `ProviderConfig`s for the enabled
+//! ones. Every endpoint can be overridden, for tests against a local mock and for self-hosted
+//! GitLab or GitHub Enterprise.
+
+use url::Url;
+
+use super::Vars;
+use crate::model::Secret;
+
+/// How a provider proves who signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// OAuth 2 authorization code, then a profile API called with the access token.
+    OAuth2,
+    /// OpenID Connect: discovery from the issuer, an ID token checked for signature, issuer,
+    /// audience, expiry and nonce.
+    OpenIdConnect,
+}
+
+/// One built-in provider.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderSpec {
+    /// The name in URLs and in `auth.providers`: `/signin/provider/<name>`.
+    pub name: &'static str,
+    /// The infix of its variables: `AUTH_PROVIDER_<env>_ENABLED`.
+    pub env: &'static str,
+    pub default_scopes: &'static [&'static str],
+    pub protocol: Protocol,
+    /// Upstream's endpoints; empty for an OpenID provider, whose come from discovery.
+    pub authorization_url: &'static str,
+    pub token_url: &'static str,
+    pub userinfo_url: &'static str,
+    /// The OpenID issuer (discovery at `<issuer>/.well-known/openid-configuration`).
+    pub issuer: &'static str,
+    /// Whether Latchkey runs this provider's flow yet (issue 19 adds them one by one). Enabling
+    /// one that it does not stops start-up rather than failing at the first sign-in.
+    pub supported: bool,
+}
+
+const fn oauth2(
+    name: &'static str,
+    env: &'static str,
+    default_scopes: &'static [&'static str],
+    [authorization_url, token_url, userinfo_url]: [&'static str; 3],
+) -> ProviderSpec {
+    ProviderSpec {
+        name,
+        env,
+        default_scopes,
+        protocol: Protocol::OAuth2,
+        authorization_url,
+        token_url,
+        userinfo_url,
+        issuer: "",
+        supported: false,
+    }
+}
+
+const fn oidc(
+    name: &'static str,
+    env: &'static str,
+    default_scopes: &'static [&'static str],
+    issuer: &'static str,
+) -> ProviderSpec {
+    ProviderSpec {
+        name,
+        env,
+        default_scopes,
+        protocol: Protocol::OpenIdConnect,
+        authorization_url: "",
+        token_url: "",
+        userinfo_url: "",
+        issuer,
+        supported: false,
+    }
+}
+
+const fn supported(spec: ProviderSpec) -> ProviderSpec {
+    ProviderSpec {
+        supported: true,
+        ..spec
+    }
+}
+
+const MICROSOFT: &[&str] = &["email", "profile", "openid", "offline_access"];
+
+/// The 16 providers of Nhost, alphabetically; scopes and endpoints as upstream's.
+pub const PROVIDERS: &[ProviderSpec] = &[
+    oidc(
+        "apple",
+        "APPLE",
+        &["name", "email"],
+        "https://appleid.apple.com",
+    ),
+    oidc(
+        "azuread",
+        "AZUREAD",
+        MICROSOFT,
+        "https://login.microsoftonline.com/{tenant}/v2.0",
+    ),
+    oauth2(
+        "bitbucket",
+        "BITBUCKET",
+        &["account"],
+        [
+            "https://bitbucket.org/site/oauth2/authorize",
+            "https://bitbucket.org/site/oauth2/access_token",
+            "https://api.bitbucket.org/2.0/user",
+        ],
+    ),
+    oauth2(
+        "discord",
+        "DISCORD",
+        &["identify", "email"],
+        [
+            "https://discord.com/api/oauth2/authorize",
+            "https://discord.com/api/oauth2/token",
+            "https://discord.com/api/users/@me",
+        ],
+    ),
+    oidc(
+        "entraid",
+        "ENTRAID",
+        MICROSOFT,
+        "https://login.microsoftonline.com/{tenant}/v2.0",
+    ),
+    oauth2(
+        "facebook",
+        "FACEBOOK",
+        &["email"],
+        [
+            "https://www.facebook.com/v22.0/dialog/oauth",
+            "https://graph.facebook.com/v22.0/oauth/access_token",
+            "https://graph.facebook.com/me?fields=id,name,email,picture",
+        ],
+    ),
+    supported(oauth2(
+        "github",
+        "GITHUB",
+        &["user:email"],
+        [
+            "https://github.com/login/oauth/authorize",
+            "https://github.com/login/oauth/access_token",
+            "https://api.github.com/user",
+        ],
+    )),
+    oauth2(
+        "gitlab",
+        "GITLAB",
+        &["read_user"],
+        [
+            "https://gitlab.com/oauth/authorize",
+            "https://gitlab.com/oauth/token",
+            "https://gitlab.com/api/v4/user",
+        ],
+    ),
+    supported(oidc(
+        "google",
+        "GOOGLE",
+        &["openid", "email", "profile"],
+        "https://accounts.google.com",
+    )),
+    oidc(
+        "linkedin",
+        "LINKEDIN",
+        &["openid", "profile", "email"],
+        "https://www.linkedin.com/oauth",
+    ),
+    oauth2(
+        "spotify",
+        "SPOTIFY",
+        &["user-read-email", "user-read-private"],
+        [
+            "https://accounts.spotify.com/authorize",
+            "https://accounts.spotify.com/api/token",
+            "https://api.spotify.com/v1/me",
+        ],
+    ),
+    oauth2(
+        "strava",
+        "STRAVA",
+        &["profile:read_all"],
+        [
+            "https://www.strava.com/api/v3/oauth/authorize",
+            "https://www.strava.com/api/v3/oauth/token",
+            "https://www.strava.com/api/v3/athlete",
+        ],
+    ),
+    oauth2(
+        "twitch",
+        "TWITCH",
+        &["user:read:email"],
+        [
+            "https://id.twitch.tv/oauth2/authorize",
+            "https://id.twitch.tv/oauth2/token",
+            "https://api.twitch.tv/helix/users",
+        ],
+    ),
+    // OAuth 1.0a (consumer key and secret); its flow is not built yet.
+    oauth2(
+        "twitter",
+        "TWITTER",
+        &[],
+        [
+            "https://api.twitter.com/oauth/authorize",
+            "https://api.twitter.com/oauth/access_token",
+            "https://api.twitter.com/1.1/account/verify_credentials.json",
+        ],
+    ),
+    oauth2(
+        "windowslive",
+        "WINDOWS_LIVE",
+        &["wl.basic", "wl.emails"],
+        [
+            "https://login.live.com/oauth20_authorize.srf",
+            "https://login.live.com/oauth20_token.srf",
+            "https://apis.live.net/v5.0/me",
+        ],
+    ),
+    oauth2(
+        "workos",
+        "WORKOS",
+        &[],
+        [
+            "https://api.workos.com/sso/authorize",
+            "https://api.workos.com/sso/token",
+            "",
+        ],
+    ),
+];
+
+/// The per-provider variables; `<NAME>` is a provider's infix (`GITHUB`, `WINDOWS_LIVE`).
+pub const PROVIDER_VARIABLE_PATTERNS: &[&str] = &[
+    "AUTH_PROVIDER_<NAME>_ENABLED",
+    "AUTH_PROVIDER_<NAME>_CLIENT_ID",
+    "AUTH_PROVIDER_<NAME>_CLIENT_SECRET",
+    "AUTH_PROVIDER_<NAME>_SCOPE",
+    "LATCHKEY_PROVIDER_<NAME>_AUTHORIZATION_URL",
+    "LATCHKEY_PROVIDER_<NAME>_TOKEN_URL",
+    "LATCHKEY_PROVIDER_<NAME>_USERINFO_URL",
+    "LATCHKEY_PROVIDER_<NAME>_JWKS_URL",
+    "LATCHKEY_PROVIDER_<NAME>_ISSUER",
+];
+
+/// Whether `name` is one of the per-provider variables for some provider.
+pub fn is_provider_variable(name: &str) -> bool {
+    PROVIDERS.iter().any(|p| {
+        PROVIDER_VARIABLE_PATTERNS
+            .iter()
+            .any(|pattern| pattern.replace("<NAME>", p.env) == name)
+    })
+}
+
+/// An enabled provider, ready to use.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub spec: &'static ProviderSpec,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub scopes: Vec<String>,
+    /// For OAuth 2 providers: the endpoints (overridable). For OpenID providers these are
+    /// `None` unless overridden, and discovery fills them in.
+    pub authorization_url: Option<Url>,
+    pub token_url: Option<Url>,
+    pub userinfo_url: Option<Url>,
+    pub jwks_url: Option<Url>,
+    /// The OpenID issuer, checked in ID tokens; `None` for plain OAuth 2 providers.
+    pub issuer: Option<Url>,
+    /// `AUTH_PROVIDER_{GOOGLE,APPLE}_AUDIENCE`: the audience `POST /signin/idtoken` expects
+    /// (a native app's client id); the client id when unset.
+    pub audience: Option<String>,
+}
+
+/// The enabled providers, by name.
+#[derive(Debug, Clone, Default)]
+pub struct ProvidersConfig {
+    pub enabled: Vec<ProviderConfig>,
+}
+
+impl ProvidersConfig {
+    /// The enabled provider of this name, if any.
+    pub fn get(&self, name: &str) -> Option<&ProviderConfig> {
+        self.enabled.iter().find(|p| p.spec.name == name)
+    }
+}
+
+/// The built-in provider of this name, enabled or not.
+pub fn spec(name: &str) -> Option<&'static ProviderSpec> {
+    PROVIDERS.iter().find(|p| p.name == name)
+}
+
+pub(super) fn providers_settings(v: &mut Vars) -> ProvidersConfig {
+    let mut enabled = Vec::new();
+    for spec in PROVIDERS {
+        let var = |suffix: &str| format!("AUTH_PROVIDER_{}_{suffix}", spec.env);
+        if !v.bool(&var("ENABLED"), false) {
+            continue;
+        }
+        if !spec.supported {
+            v.errors.push(format!(
+                "{}: Latchkey does not run the {} flow yet (issue 19); unset it",
+                var("ENABLED"),
+                spec.name
+            ));
+            continue;
+        }
+        let client_id = v.get(&var("CLIENT_ID")).map(str::to_owned);
+        let client_secret = v.get(&var("CLIENT_SECRET")).map(Secret::new);
+        let (Some(client_id), Some(client_secret)) = (client_id, client_secret) else {
+            v.errors.push(format!(
+                "{}: the {} provider needs {} and {}",
+                var("ENABLED"),
+                spec.name,
+                var("CLIENT_ID"),
+                var("CLIENT_SECRET")
+            ));
+            continue;
+        };
+        let mut scopes = v.list(&var("SCOPE"));
+        if scopes.is_empty() {
+            scopes = spec
+                .default_scopes
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+        }
+        let endpoint = |v: &mut Vars, suffix: &str, default: &str| {
+            // GitHub keeps upstream's names (`AUTH_PROVIDER_GITHUB_USER_PROFILE_URL`, ...).
+            let upstream = match (spec.name, suffix) {
+                ("github", "USERINFO_URL") => Some(var("USER_PROFILE_URL")),
+                ("github", "AUTHORIZATION_URL" | "TOKEN_URL") => Some(var(suffix)),
+                _ => None,
+            };
+            let latchkey = format!("LATCHKEY_PROVIDER_{}_{suffix}", spec.env);
+            let name = upstream
+                .filter(|name| v.get(name).is_some())
+                .unwrap_or(latchkey);
+            match v.get(&name) {
+                Some(_) => v.url(&name, ""),
+                None if default.is_empty() => None,
+                None => v.url(&name, default),
+            }
+        };
+        let issuer = match spec.protocol {
+            Protocol::OAuth2 => None,
+            Protocol::OpenIdConnect => endpoint(v, "ISSUER", spec.issuer),
+        };
+        enabled.push(ProviderConfig {
+            spec,
+            client_id,
+            client_secret,
+            scopes,
+            authorization_url: endpoint(v, "AUTHORIZATION_URL", spec.authorization_url),
+            token_url: endpoint(v, "TOKEN_URL", spec.token_url),
+            userinfo_url: endpoint(v, "USERINFO_URL", spec.userinfo_url),
+            jwks_url: endpoint(v, "JWKS_URL", ""),
+            issuer,
+            audience: v.get(&var("AUDIENCE")).map(str::to_owned),
+        });
+    }
+    ProvidersConfig { enabled }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn providers(vars: &[(&str, &str)]) -> Result<ProvidersConfig, Vec<String>> {
+        Config::from_vars(vars.iter().copied())
+            .map(|c| c.providers)
+            .map_err(|e| e.0)
+    }
+
+    #[test]
+    fn sixteen_providers_with_distinct_names() {
+        assert_eq!(PROVIDERS.len(), 16);
+        for (i, p) in PROVIDERS.iter().enumerate() {
+            assert!(
+                PROVIDERS
+                    .iter()
+                    .skip(i + 1)
+                    .all(|q| q.name != p.name && q.env != p.env)
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_is_enabled_by_default() {
+        assert!(providers(&[]).unwrap().enabled.is_empty());
+    }
+
+    #[test]
+    fn github_defaults_and_upstream_overrides() {
+        let base = [
+            ("AUTH_PROVIDER_GITHUB_ENABLED", "true"),
+            ("AUTH_PROVIDER_GITHUB_CLIENT_ID", "id"),
+            ("AUTH_PROVIDER_GITHUB_CLIENT_SECRET", "secret"),
+        ];
+        let config = providers(&base).unwrap();
+        let github = config.get("github").unwrap();
+        assert_eq!(github.scopes, ["user:email"]);
+        assert_eq!(
+            github.userinfo_url.as_ref().unwrap().as_str(),
+            "https://api.github.com/user"
+        );
+        let mut vars = base.to_vec();
+        vars.push((
+            "AUTH_PROVIDER_GITHUB_USER_PROFILE_URL",
+            "https://ghe.test/api/v3/user",
+        ));
+        vars.push((
+            "LATCHKEY_PROVIDER_GITHUB_TOKEN_URL",
+            "http://127.0.0.1:9/token",
+        ));
+        vars.push(("AUTH_PROVIDER_GITHUB_SCOPE", "read:user, user:email"));
+        let config = providers(&vars).unwrap();
+        let github = config.get("github").unwrap();
+        assert_eq!(
+            github.userinfo_url.as_ref().unwrap().host_str(),
+            Some("ghe.test")
+        );
+        assert_eq!(
+            github.token_url.as_ref().unwrap().as_str(),
+            "http://127.0.0.1:9/token"
+        );
+        assert_eq!(github.scopes, ["read:user", "user:email"]);
+        assert!(github.issuer.is_none());
+    }
+
+    #[test]
+    fn google_is_openid_with_an_overridable_issuer() {
+        let vars = [
+            ("AUTH_PROVIDER_GOOGLE_ENABLED", "true"),
+            ("AUTH_PROVIDER_GOOGLE_CLIENT_ID", "id"),
+            ("AUTH_PROVIDER_GOOGLE_CLIENT_SECRET", "secret"),
+            ("LATCHKEY_PROVIDER_GOOGLE_ISSUER", "http://127.0.0.1:9"),
+        ];
+        let config = providers(&vars).unwrap();
+        let google = config.get("google").unwrap();
+        assert_eq!(google.spec.protocol, Protocol::OpenIdConnect);
+        assert_eq!(
+            google.issuer.as_ref().unwrap().as_str(),
+            "http://127.0.0.1:9/"
+        );
+        assert_eq!(google.scopes, ["openid", "email", "profile"]);
+        assert!(google.authorization_url.is_none(), "from discovery");
+        let config = providers(&vars[..3]).unwrap();
+        let issuer = config
+            .get("google")
+            .unwrap()
+            .issuer
+            .as_ref()
+            .unwrap()
+            .clone();
+        assert_eq!(issuer.as_str(), "https://accounts.google.com/");
+    }
+
+    #[test]
+    fn unusable_provider_settings_stop_start_up_naming_the_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("AUTH_PROVIDER_GITHUB_ENABLED", "true")],
+                "AUTH_PROVIDER_GITHUB_ENABLED: the github provider needs \
+                 AUTH_PROVIDER_GITHUB_CLIENT_ID and AUTH_PROVIDER_GITHUB_CLIENT_SECRET",
+            ),
+            (
+                &[
+                    ("AUTH_PROVIDER_GITHUB_ENABLED", "true"),
+                    ("AUTH_PROVIDER_GITHUB_CLIENT_ID", "id"),
+                ],
+                "AUTH_PROVIDER_GITHUB_ENABLED: the github provider needs",
+            ),
+            (
+                &[("AUTH_PROVIDER_TWITTER_ENABLED", "true")],
+                "AUTH_PROVIDER_TWITTER_ENABLED: Latchkey does not run the twitter flow yet",
+            ),
+            (
+                &[
+                    ("AUTH_PROVIDER_GITHUB_ENABLED", "true"),
+                    ("AUTH_PROVIDER_GITHUB_CLIENT_ID", "id"),
+                    ("AUTH_PROVIDER_GITHUB_CLIENT_SECRET", "s"),
+                    ("AUTH_PROVIDER_GITHUB_TOKEN_URL", "not a url"),
+                ],
+                "AUTH_PROVIDER_GITHUB_TOKEN_URL: not an absolute http(s) URL",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let errors = providers(vars).unwrap_err();
+            assert!(
+                errors.iter().any(|e| e.starts_with(expected)),
+                "{expected}: {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn provider_variables_are_recognised() {
+        assert!(is_provider_variable("AUTH_PROVIDER_WINDOWS_LIVE_SCOPE"));
+        assert!(is_provider_variable("LATCHKEY_PROVIDER_GOOGLE_ISSUER"));
+        assert!(!is_provider_variable("AUTH_PROVIDER_NOPE_ENABLED"));
+    }
+}

@@ -1,0 +1,199 @@
+//! Provider sign-in flows on SQLite: a `DELETE ... RETURNING` takes a flow once.
+
+use async_trait::async_trait;
+use sqlx::Connection as _;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{BEGIN_WRITE, SqliteStore, db, from_millis, millis};
+use crate::model::{ProviderFlow, ProviderLink, Secret, Timestamp, UserId};
+use crate::store::{ProviderStore, StoreError};
+
+const SWEEP: &str = "
+    DELETE FROM latchkey_provider_flows WHERE rowid IN (
+        SELECT rowid FROM latchkey_provider_flows WHERE expires_at <= $1 LIMIT 16)";
+const INSERT: &str = "
+    INSERT INTO latchkey_provider_flows (state_hash, provider, browser_hash, options,
+           pkce_verifier, nonce, connect_user_id, created_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const TAKE: &str = "
+    DELETE FROM latchkey_provider_flows
+     WHERE state_hash = $1 AND provider = $2 AND expires_at > $3
+ RETURNING state_hash, provider, browser_hash, options, pkce_verifier, nonce, connect_user_id,
+           created_at, expires_at";
+
+const USER_BY_PROVIDER: &str = "
+    SELECT user_id FROM user_providers WHERE provider_id = $1 AND provider_user_id = $2";
+const INSERT_LINK: &str = "
+    INSERT INTO user_providers (id, created_at, updated_at, user_id, access_token,
+                                refresh_token, provider_id, provider_user_id)
+    VALUES ($1, $2, $2, $3, $4, $5, $6, $7)";
+// As on PostgreSQL: the conflict update touches only the same user's row.
+const LINK: &str = "
+    INSERT INTO user_providers (id, created_at, updated_at, user_id, access_token,
+                                refresh_token, provider_id, provider_user_id)
+    VALUES ($1, $2, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (provider_id, provider_user_id) DO UPDATE
+       SET access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+           updated_at = excluded.updated_at
+     WHERE user_providers.user_id = excluded.user_id
+ RETURNING id";
+
+/// Inserts a new user's provider link inside the caller's transaction (`create_user`).
+pub(super) async fn insert_link(
+    conn: &mut sqlx::SqliteConnection,
+    user_id: UserId,
+    link: &ProviderLink,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_LINK)
+        .bind(Uuid::new_v4())
+        .bind(now)
+        .bind(user_id.as_uuid())
+        .bind(&link.access_token_sealed)
+        .bind(link.refresh_token_sealed.as_deref())
+        .bind(&link.provider)
+        .bind(&link.provider_user_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+const LINKS_OF: &str = "
+    SELECT provider_id, provider_user_id, access_token, refresh_token FROM user_providers
+     WHERE user_id = $1 ORDER BY created_at, id";
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    provider_id: String,
+    provider_user_id: String,
+    access_token: String,
+    refresh_token: Option<String>,
+}
+
+impl From<LinkRow> for ProviderLink {
+    fn from(r: LinkRow) -> Self {
+        ProviderLink {
+            provider: r.provider_id,
+            provider_user_id: r.provider_user_id,
+            access_token_sealed: r.access_token,
+            refresh_token_sealed: r.refresh_token,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct FlowRow {
+    state_hash: String,
+    provider: String,
+    browser_hash: String,
+    options: Json<serde_json::Value>,
+    pkce_verifier: String,
+    nonce: Option<String>,
+    connect_user_id: Option<Uuid>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<FlowRow> for ProviderFlow {
+    type Error = StoreError;
+    fn try_from(r: FlowRow) -> Result<Self, StoreError> {
+        Ok(ProviderFlow {
+            state_hash: r.state_hash,
+            provider: r.provider,
+            browser_hash: r.browser_hash,
+            options: r.options.0,
+            pkce_verifier: Secret::new(r.pkce_verifier),
+            nonce: r.nonce.map(Secret::new),
+            connect_user: r.connect_user_id.map(UserId::from_uuid),
+            created_at: from_millis("latchkey_provider_flows", r.created_at)?,
+            expires_at: from_millis("latchkey_provider_flows", r.expires_at)?,
+        })
+    }
+}
+
+#[async_trait]
+impl ProviderStore for SqliteStore {
+    async fn insert_provider_flow(&self, f: &ProviderFlow) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
+        sqlx::query(SWEEP)
+            .bind(millis(f.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(INSERT)
+            .bind(&f.state_hash)
+            .bind(&f.provider)
+            .bind(&f.browser_hash)
+            .bind(Json(&f.options))
+            .bind(f.pkce_verifier.expose())
+            .bind(f.nonce.as_ref().map(Secret::expose))
+            .bind(f.connect_user.map(|u| u.as_uuid()))
+            .bind(millis(f.created_at))
+            .bind(millis(f.expires_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn take_provider_flow(
+        &self,
+        state_hash: &str,
+        provider: &str,
+        now: Timestamp,
+    ) -> Result<Option<ProviderFlow>, StoreError> {
+        let row: Option<FlowRow> = sqlx::query_as(TAKE)
+            .bind(state_hash)
+            .bind(provider)
+            .bind(millis(now))
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        row.map(ProviderFlow::try_from).transpose()
+    }
+
+    async fn user_by_provider(
+        &self,
+        provider: &str,
+        provider_user_id: &str,
+    ) -> Result<Option<UserId>, StoreError> {
+        let id: Option<Uuid> = sqlx::query_scalar(USER_BY_PROVIDER)
+            .bind(provider)
+            .bind(provider_user_id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(id.map(UserId::from_uuid))
+    }
+
+    async fn link_provider(
+        &self,
+        user_id: UserId,
+        link: &ProviderLink,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let row: Option<Uuid> = sqlx::query_scalar(LINK)
+            .bind(Uuid::new_v4())
+            .bind(millis(now))
+            .bind(user_id.as_uuid())
+            .bind(&link.access_token_sealed)
+            .bind(link.refresh_token_sealed.as_deref())
+            .bind(&link.provider)
+            .bind(&link.provider_user_id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(row.is_some())
+    }
+
+    async fn provider_links_of(&self, user_id: UserId) -> Result<Vec<ProviderLink>, StoreError> {
+        let rows: Vec<LinkRow> = sqlx::query_as(LINKS_OF)
+            .bind(user_id.as_uuid())
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .map_err(db)?;
+        Ok(rows.into_iter().map(ProviderLink::from).collect())
+    }
+}
