@@ -529,6 +529,7 @@ async fn sign_up(store: &dyn Store, sample: &Sample) -> anyhow::Result<UserId> {
         locale: u.locale.clone(),
         email: Some(email),
         email_verified: false,
+        phone_number: None,
         is_anonymous: false,
         disabled: false,
         default_role: u.default_role.clone(),
@@ -537,6 +538,7 @@ async fn sign_up(store: &dyn Store, sample: &Sample) -> anyhow::Result<UserId> {
         ticket: None,
         mail: None,
         password_hash: None,
+        provider: None,
         now: chrono::Utc::now(),
     };
     let key = new_key(sample);
