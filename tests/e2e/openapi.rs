@@ -17,7 +17,7 @@ async fn openapi_document_is_served_with_its_prefix(app: TestApp) {
         assert!(res.body["paths"][path].is_object(), "{path} documented");
     }
     assert!(
-        res.body["paths"]["/signin/provider/{provider}"].is_null(),
+        res.body["paths"]["/user/provider/tokens"].is_null(),
         "routes Latchkey does not serve are left out"
     );
     let prefixed = app.restart_with(&[("AUTH_API_PREFIX", "/v1")]).await;
