@@ -7,7 +7,7 @@
 //! stored hashed, single-use, and die after `MAX_ATTEMPTS` wrong codes; re-generating while
 //! TOTP is active is refused instead of silently replacing the secret.
 
-use rand::{Rng as _, RngCore as _};
+use rand::Rng as _;
 use serde_json::json;
 use totp_rs::{Algorithm, Builder, Totp};
 use tracing::instrument;
@@ -169,8 +169,7 @@ impl Auth {
         if totp_active(&user) {
             return Err(Error::TotpAlreadyActive);
         }
-        let mut bytes = vec![0u8; SECRET_BYTES];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let bytes = super::random_bytes::<SECRET_BYTES>().to_vec();
         let account = [user.email.as_deref(), Some(user.display_name.as_str())]
             .into_iter()
             .flatten()

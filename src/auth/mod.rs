@@ -121,7 +121,7 @@ impl Auth {
             .await
             .map_err(|e| format!("reading the development JWT key: {e}"))?;
         let dev_encryption = store
-            .setting_or_init(DEV_ENCRYPTION_KEY, &hex::encode(random_key_32()))
+            .setting_or_init(DEV_ENCRYPTION_KEY, &hex::encode(random_bytes::<32>()))
             .await
             .map_err(|e| format!("reading the development encryption key: {e}"))?;
         let dev_keys = DevKeys {
@@ -265,12 +265,12 @@ impl Auth {
     }
 }
 
-/// 32 random bytes from the operating system.
-fn random_key_32() -> [u8; 32] {
+/// `N` random bytes from the operating system, for keys and secrets.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     use rand::RngCore;
-    let mut key = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut key);
-    key
+    let mut bytes = [0u8; N];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes
 }
 
 fn build_runtime(

@@ -299,10 +299,7 @@ pub fn hash_refresh_token(token: &str) -> String {
 
 /// Random key material for the development HS256 key.
 pub fn random_key_hex() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 48];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
+    hex::encode(super::random_bytes::<48>())
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ impl Mailer for FileMailer {
             .find(|(name, value)| name == "X-Link" && !value.is_empty())
             .map(|(_, value)| value.clone());
         let meta = InboxEntry {
-            kind: "mail",
+            kind: InboxKind::Mail,
             template: mail.template.clone(),
             to: mail.to.clone(),
             subject: mail.subject.clone(),
@@ -66,12 +66,20 @@ impl Mailer for FileMailer {
     }
 }
 
+/// What kind of message an inbox entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InboxKind {
+    Mail,
+    /// Written by the development SMS provider.
+    Sms,
+}
+
 /// One message in the development inbox: what the playground shows of a mail written here.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InboxEntry {
-    /// `mail` (SMS written by the development SMS provider would be `sms`).
-    pub kind: &'static str,
+    pub kind: InboxKind,
     pub template: String,
     pub to: String,
     pub subject: String,
@@ -102,38 +110,11 @@ pub async fn read_inbox(dir: &Path, limit: usize) -> Vec<InboxEntry> {
         let Ok(bytes) = tokio::fs::read(dir.join(&name)).await else {
             continue;
         };
-        if let Ok(entry) = serde_json::from_slice::<InboxEntryOwned>(&bytes) {
-            inbox.push(entry.into());
+        if let Ok(entry) = serde_json::from_slice::<InboxEntry>(&bytes) {
+            inbox.push(entry);
         }
     }
     inbox
-}
-
-/// `InboxEntry` as read back (its `kind` is not a `'static` string there).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct InboxEntryOwned {
-    kind: String,
-    template: String,
-    to: String,
-    subject: String,
-    created_at: crate::model::Timestamp,
-    link: Option<String>,
-    text: String,
-}
-
-impl From<InboxEntryOwned> for InboxEntry {
-    fn from(e: InboxEntryOwned) -> Self {
-        InboxEntry {
-            kind: if e.kind == "sms" { "sms" } else { "mail" },
-            template: e.template,
-            to: e.to,
-            subject: e.subject,
-            created_at: e.created_at,
-            link: e.link,
-            text: e.text,
-        }
-    }
 }
 
 /// The visible text of one of our HTML mails: tags dropped, the entities our templates

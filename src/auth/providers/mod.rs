@@ -150,7 +150,7 @@ pub(crate) fn callback_url(server_url: &Url, provider: &ProviderConfig) -> Strin
 
 /// 32 random bytes, base64url: states and browser bindings.
 fn random_token() -> String {
-    URL_SAFE_NO_PAD.encode(super::random_key_32())
+    URL_SAFE_NO_PAD.encode(super::random_bytes::<32>())
 }
 
 /// A value `random_token` could have made.
