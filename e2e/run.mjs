@@ -6,6 +6,7 @@
 //   LATCHKEY_BROWSER_STORES   comma-separated `sqlite` and/or a `postgres://…` URL of a fresh database
 //   LATCHKEY_TEST_SMTP_PORT   the SMTP sink (tests/smtp_sink.py) and the folder it writes to
 //   LATCHKEY_TEST_SMTP_DIR
+//   (SMS go through the `dev` provider: files in each server's own LATCHKEY_SMS_DIR)
 //   CHROMIUM                  the browser (default /usr/bin/chromium)
 //   LATCHKEY_SCREENSHOT       where to write the playground screenshot (optional)
 //   LATCHKEY_BROWSER_FILTER   run only cases whose name contains this (optional)
@@ -143,6 +144,46 @@ async function waitForCode(address, index) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// SMS from the `dev` provider: DIR/<time>-<id>.txt holding "To: <E.164>\n\n<text>\n"
+// ---------------------------------------------------------------------------------------------
+
+/** The texts to `phone` (E.164) in `dir`, oldest first. */
+function textsTo(dir, phone) {
+  let files = [];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".txt"));
+  } catch {
+    // nothing written yet
+  }
+  return files
+    .sort()
+    .map((f) => readFileSync(join(dir, f), "utf8"))
+    .filter((text) => text.startsWith(`To: ${phone}\n`));
+}
+
+/** Waits for text number `index` to `phone` and returns its six-digit code. */
+async function waitForSmsCode(dir, phone, index) {
+  for (let i = 0; i < 150; i++) {
+    const text = textsTo(dir, phone)[index];
+    if (text !== undefined) {
+      const code = /\b(\d{6})\b/.exec(text.slice(text.indexOf("\n\n")))?.[1];
+      if (!code) throw new Error(`no six-digit code in text ${index} to ${phone}:\n${text}`);
+      return code;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no text ${index} to ${phone} in ${dir} within 15 s`);
+}
+
+/** A French mobile number no other case uses: E.164 and as a person types it. */
+function uniquePhone() {
+  const digits = String(Math.floor(Math.random() * 1e8)).padStart(8, "0");
+  const e164 = `+336${digits}`;
+  const typed = `+33 6 ${digits.replace(/(\d\d)(?=\d)/g, "$1 ")}`;
+  return { e164, typed };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The test page on http://localhost:3000: index.html?sdk=v4|v2 loads that SDK's bundle
 // ---------------------------------------------------------------------------------------------
 
@@ -195,6 +236,7 @@ async function startLatchkey(store, clientOrigin, overrides = {}) {
   const work = mkdtempSync(join(tmpdir(), "latchkey-browser-"));
   const database = store === "sqlite" ? `sqlite://${join(work, "latchkey.db")}?mode=rwc` : store;
   const serverUrl = `http://localhost:${port}`;
+  const smsDir = join(work, "sms");
   const env = {
       PATH: process.env.PATH,
       AUTH_PORT: String(port),
@@ -209,6 +251,9 @@ async function startLatchkey(store, clientOrigin, overrides = {}) {
       AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED: "false",
       AUTH_EMAIL_PASSWORDLESS_ENABLED: "true",
       AUTH_OTP_EMAIL_ENABLED: "true",
+      // No SMS provider credentials: the `dev` provider writes the texts to files.
+      AUTH_SMS_PASSWORDLESS_ENABLED: "true",
+      LATCHKEY_SMS_DIR: smsDir,
       AUTH_ENABLE_CHANGE_ENV: "true",
       AUTH_SMTP_HOST: "127.0.0.1",
       AUTH_SMTP_PORT: SMTP_PORT,
@@ -269,7 +314,7 @@ async function startLatchkey(store, clientOrigin, overrides = {}) {
     });
     if (!res.ok) throw new Error(`/change-env answered ${res.status}: ${await res.text()}`);
   };
-  return { url: serverUrl, api: `${serverUrl}/v1`, log, stop, changeEnv };
+  return { url: serverUrl, api: `${serverUrl}/v1`, smsDir, log, stop, changeEnv };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -532,6 +577,44 @@ async function passwordlessEmail(browser, server, pageOrigin, sdk, store) {
   });
 }
 
+/** Passwordless SMS: a texted code (read from the `dev` provider's file) signs in a new,
+ * phone-only user and verifies the number; v2 types the number with spaces, which is the same
+ * user. Then a passkey added from that session signs in (discoverable: there is no e-mail). */
+async function passwordlessSms(browser, server, pageOrigin, sdk, store) {
+  await scenario(`${store} ${sdk} passwordless SMS`, server, async (step, ctx) => {
+    const phone = uniquePhone();
+    const typed = sdk === "v2" ? phone.typed : phone.e164;
+    let tab;
+    let userId;
+    step("text me a code, sign in with it: a new user, number verified", async () => {
+      tab = await openPage(browser, ctx.consoleLines);
+      ctx.close = () => tab.context.close();
+      await tab.page.goto(`${pageOrigin}/${sdk}.html?auth=${encodeURIComponent(server.api)}`);
+      await sdkCall(tab.page, "smsCode", typed);
+      assert((await sdkCall(tab.page, "session")) === null, "no session before the code is used");
+      const code = await waitForSmsCode(server.smsDir, phone.e164, 0);
+      const session = await sdkCall(tab.page, "verifySmsCode", typed, code);
+      assert(session?.phoneNumber === phone.e164, `signed in by SMS: ${JSON.stringify(session)}`);
+      assert(session.phoneNumberVerified === true, "the code verified the number");
+      assert(!session.email, `a phone-only user: ${session.email}`);
+      userId = session.userId;
+    });
+    step("sign out, text me another code: the same user", async () => {
+      await sdkCall(tab.page, "signOut");
+      await sdkCall(tab.page, "smsCode", phone.typed);
+      const code = await waitForSmsCode(server.smsDir, phone.e164, 1);
+      const session = await sdkCall(tab.page, "verifySmsCode", phone.e164, code);
+      assert(session?.userId === userId, `one user per number: ${JSON.stringify(session)}`);
+    });
+    step("add a passkey from that session, sign out, sign in with it", async () => {
+      await sdkCall(tab.page, "addKey", "Phone-first laptop");
+      await sdkCall(tab.page, "signOut");
+      const session = await sdkCall(tab.page, "signInDiscoverable");
+      assert(session?.userId === userId, `passkey sign-in after SMS: ${JSON.stringify(session)}`);
+    });
+  });
+}
+
 /** RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret, computed by the test. */
 function totpCode(secret, at = Date.now()) {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -720,6 +803,26 @@ async function playgroundWithoutPasskey(browser, store) {
         await tab.page.click("#signin");
         await tab.page.waitForSelector("#claims:not(:empty)", { timeout: STEP_TIMEOUT_MS });
       });
+      step("a texted code (dev SMS provider) is in the inbox as an SMS, newest first", async () => {
+        const phone = uniquePhone();
+        const res = await fetch(`${server.api}/signin/passwordless/sms`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ phoneNumber: phone.typed }),
+        });
+        assert(res.ok, `SMS request answered ${res.status}: ${await res.text()}`);
+        const code = await waitForSmsCode(server.smsDir, phone.e164, 0);
+        await tab.page.click("#inbox-refresh");
+        await tab.page.waitForFunction(
+          (to) => document.querySelector("#inbox li .meta")?.textContent?.includes(`SMS to ${to}`),
+          phone.e164,
+          { timeout: STEP_TIMEOUT_MS },
+        );
+        const text = await tab.page.textContent("#inbox li .text");
+        assert(text.includes(code), `the inbox shows the texted code ${code}: ${text}`);
+        const second = await tab.page.textContent("#inbox li:nth-child(2) .meta");
+        assert(second.includes("mail to"), `the mails follow: ${second}`);
+      });
     });
   } finally {
     await server.stop();
@@ -755,6 +858,7 @@ async function main() {
           await keyLifecycle(browser, server, pageOrigin, sdk, label);
           await verifiedSignUp(browser, server, pageOrigin, sdk, label);
           await passwordlessEmail(browser, server, pageOrigin, sdk, label);
+          await passwordlessSms(browser, server, pageOrigin, sdk, label);
         }
         await totp(browser, server, pageOrigin, label);
         await playground(browser, server, label);

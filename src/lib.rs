@@ -5,6 +5,7 @@ pub mod config;
 pub mod http;
 pub mod mail;
 pub mod model;
+mod outgoing;
 pub mod sms;
 pub mod store;
 

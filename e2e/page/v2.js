@@ -27,6 +27,8 @@ function summary() {
     userId: session.user?.id,
     email: session.user?.email,
     emailVerified: session.user?.emailVerified,
+    phoneNumber: session.user?.phoneNumber,
+    phoneNumberVerified: session.user?.phoneNumberVerified,
     displayName: session.user?.displayName,
     accessToken: session.accessToken,
     refreshToken: session.refreshToken,
@@ -77,6 +79,16 @@ window.sdk = {
 
   async verifyOtpEmail(email, otp) {
     check(await auth.verifyEmailOTP(email, otp));
+    return summary();
+  },
+
+  /** `signIn({phoneNumber})` texts a code; `signIn({phoneNumber, otp})` signs in with it. */
+  async smsCode(phoneNumber) {
+    return check(await auth.signIn({ phoneNumber }));
+  },
+
+  async verifySmsCode(phoneNumber, otp) {
+    check(await auth.signIn({ phoneNumber, otp }));
     return summary();
   },
 

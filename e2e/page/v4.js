@@ -28,6 +28,8 @@ function summary() {
     userId: session.user?.id,
     email: session.user?.email,
     emailVerified: session.user?.emailVerified,
+    phoneNumber: session.user?.phoneNumber,
+    phoneNumberVerified: session.user?.phoneNumberVerified,
     displayName: session.user?.displayName,
     accessToken: session.accessToken,
     refreshToken: session.refreshToken,
@@ -76,6 +78,18 @@ window.sdk = {
   /** The mailed code back (`POST /signin/otp/email/verify`): the SDK keeps the session. */
   async verifyOtpEmail(email, otp) {
     await nhost.auth.verifySignInOTPEmail({ email, otp });
+    return summary();
+  },
+
+  /** A six-digit code by SMS (`POST /signin/passwordless/sms`). */
+  async smsCode(phoneNumber) {
+    const { body } = await nhost.auth.signInPasswordlessSms({ phoneNumber });
+    return body;
+  },
+
+  /** The texted code back (`POST /signin/passwordless/sms/otp`): the SDK keeps the session. */
+  async verifySmsCode(phoneNumber, otp) {
+    await nhost.auth.verifySignInPasswordlessSms({ phoneNumber, otp });
     return summary();
   },
 

@@ -218,7 +218,8 @@ async function finishRedirect() {
   }
 }
 
-/** The development inbox, shown only when the server offers it (no SMTP, this machine). */
+/** The development inbox, shown only when the server offers it (mail or SMS written to files,
+ * this machine). */
 async function renderInbox() {
   const res = await fetch("/playground/inbox", { cache: "no-store" });
   if (!res.ok) return;
@@ -229,7 +230,8 @@ async function renderInbox() {
       const li = document.createElement("li");
       const meta = document.createElement("div");
       meta.className = "meta";
-      meta.textContent = `${new Date(m.createdAt).toLocaleTimeString()} · to ${m.to} · ${m.subject}`;
+      const what = m.kind === "sms" ? `SMS to ${m.to}` : `mail to ${m.to} · ${m.subject}`;
+      meta.textContent = `${new Date(m.createdAt).toLocaleTimeString()} · ${what}`;
       const text = document.createElement("div");
       text.className = "text";
       text.textContent = m.text;

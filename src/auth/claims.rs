@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use super::outgoing::{describe, read_limited};
+use crate::outgoing::{describe, read_limited};
 use crate::config::{CustomClaimsConfig, HasuraEndpoint};
 use crate::model::User;
 

@@ -5,7 +5,7 @@ use reqwest::{Client, StatusCode};
 use url::Url;
 
 use super::error::{Error, Result};
-use super::outgoing::{describe, read_limited};
+use crate::outgoing::{describe, read_limited};
 use crate::config::PasswordConfig;
 use crate::model::Secret;
 

@@ -10,7 +10,6 @@ mod error;
 mod hibp;
 mod mfa;
 mod outbox;
-pub(crate) mod outgoing;
 mod password;
 mod passwordless;
 mod pats;
@@ -39,7 +38,7 @@ pub use tickets::{TicketError, TicketSignIn};
 pub use tokens::AccessClaims;
 pub use webauthn::ManagedKey;
 
-use crate::config::{Config, ElevationMode, EncryptionKey};
+use crate::config::{Config, ElevationMode, EncryptionKey, SmsProvider};
 use crate::mail::Mailer;
 use crate::model::{Secret, Timestamp, User, UserId};
 use crate::store::Store;
@@ -165,14 +164,39 @@ impl Auth {
         self.clock.now()
     }
 
-    /// The development inbox: the newest `limit` mails written to `LATCHKEY_MAIL_DIR`, newest
-    /// first. `None` when mail goes to an SMTP server.
+    /// The development inbox, newest first: the newest `limit` of the mails written to
+    /// `LATCHKEY_MAIL_DIR` (unless mail goes to an SMTP server) and of the texts written to
+    /// `LATCHKEY_SMS_DIR` (while SMS sign-in is on with the `dev` provider: a real provider's
+    /// traffic is never shown). `None` when neither folder is in use.
     pub async fn dev_inbox(&self, limit: usize) -> Option<Vec<crate::mail::InboxEntry>> {
+        use crate::mail::{InboxEntry, InboxKind};
         let rt = self.runtime();
-        if rt.config.mail.smtp.is_some() {
+        let mails = rt.config.mail.smtp.is_none();
+        let sms = &rt.config.sms;
+        let texts = sms.passwordless_enabled && matches!(sms.provider, SmsProvider::Dev);
+        if !mails && !texts {
             return None;
         }
-        Some(crate::mail::read_inbox(&rt.config.mail.mail_dir, limit).await)
+        let mut inbox = Vec::new();
+        if mails {
+            inbox = crate::mail::read_inbox(&rt.config.mail.mail_dir, limit).await;
+        }
+        if texts {
+            let written = crate::sms::read_texts(&sms.sms_dir, limit).await;
+            inbox.extend(written.into_iter().map(|t| InboxEntry {
+                kind: InboxKind::Sms,
+                template: "signin-passwordless-sms".to_owned(),
+                to: t.to,
+                subject: String::new(),
+                created_at: t.written_at,
+                link: None,
+                text: t.text,
+                file: t.name,
+            }));
+        }
+        inbox.sort_by(|a, b| b.file.cmp(&a.file));
+        inbox.truncate(limit);
+        Some(inbox)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -297,7 +321,7 @@ fn build_runtime(
         Some(mailer) => Arc::clone(mailer),
         None => crate::mail::from_config(&config)?,
     };
-    let http = outgoing::http_client(&config.outgoing)?;
+    let http = crate::outgoing::http_client(&config.outgoing)?;
     let custom_claims = claims::CustomClaims::new(config.custom_claims.clone());
     let composer = crate::mail::composer_from_config(&config)?;
     let sms = crate::sms::from_config(&config.sms, &http)?;

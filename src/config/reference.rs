@@ -57,7 +57,7 @@ pub const REFERENCE: &[(Group, &[Variable])] = &[
             Variable {
                 name: "AUTH_PLAYGROUND_ENABLED",
                 default: "`true` with SQLite, `false` with PostgreSQL",
-                description: "Serve the passkey playground at `/` (and the built book at `/book/`) and accept the origin of `AUTH_SERVER_URL` in ceremonies (see [the playground](getting-started.md#the-playground)). While on, the page itself is an allowed `redirectTo`, and with mail written to files it serves the [development inbox](getting-started.md#mail-without-smtp) to clients on this machine.",
+                description: "Serve the passkey playground at `/` (and the built book at `/book/`) and accept the origin of `AUTH_SERVER_URL` in ceremonies (see [the playground](getting-started.md#the-playground)). While on, the page itself is an allowed `redirectTo`, and with mail (or, with the `dev` SMS provider, texts) written to files it serves the [development inbox](getting-started.md#mail-without-smtp) to clients on this machine.",
             },
         ],
     ),

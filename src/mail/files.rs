@@ -51,6 +51,7 @@ impl Mailer for FileMailer {
             created_at: mail.created_at,
             link,
             text: text_of(mail.body.expose()),
+            file: String::new(),
         };
         let json = serde_json::to_vec(&meta).map_err(|e| MailError::Permanent(e.to_string()))?;
         write_private(&self.dir.join(format!("{stem}.json")), &json).await?;
@@ -75,7 +76,8 @@ pub enum InboxKind {
     Sms,
 }
 
-/// One message in the development inbox: what the playground shows of a mail written here.
+/// One message in the development inbox: what the playground shows of a mail written here,
+/// or of a text the `dev` SMS provider wrote (`kind`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InboxEntry {
@@ -88,6 +90,10 @@ pub struct InboxEntry {
     pub link: Option<String>,
     /// The body as plain text (for the codes).
     pub text: String,
+    /// The name of the file it was read from, which starts with the UTC time it was written
+    /// (mails and texts alike): the inbox's order, whatever clock `created_at` came from.
+    #[serde(skip)]
+    pub file: String,
 }
 
 /// The newest `limit` messages written to `dir`, newest first. A missing folder is an empty
@@ -111,7 +117,7 @@ pub async fn read_inbox(dir: &Path, limit: usize) -> Vec<InboxEntry> {
             continue;
         };
         if let Ok(entry) = serde_json::from_slice::<InboxEntry>(&bytes) {
-            inbox.push(entry);
+            inbox.push(InboxEntry { file: name, ..entry });
         }
     }
     inbox

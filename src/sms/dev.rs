@@ -2,13 +2,16 @@
 //! `LATCHKEY_SMS_DIR` as a `.txt` file, and the log says where, never what (the text holds a
 //! sign-in code).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use tokio::io::AsyncWriteExt as _;
 
 use super::{SmsError, TextSender};
-use crate::model::{PhoneNumber, Secret};
+use crate::model::{PhoneNumber, Secret, Timestamp};
+
+/// The UTC time a file was written, first in its name: names sort by age.
+const NAME_TIME: &str = "%Y%m%dT%H%M%S%.3fZ";
 
 pub struct DevSender {
     dir: PathBuf,
@@ -31,7 +34,7 @@ impl TextSender for DevSender {
         tokio::fs::create_dir_all(&self.dir).await.map_err(failed)?;
         let name = format!(
             "{}-{}.txt",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            chrono::Utc::now().format(NAME_TIME),
             uuid::Uuid::new_v4().simple()
         );
         let path = self.dir.join(name);
@@ -51,6 +54,57 @@ impl TextSender for DevSender {
         );
         Ok(())
     }
+}
+
+/// A text the `dev` provider wrote, read back for the playground's development inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenText {
+    /// The file's name, which starts with the time it was written.
+    pub name: String,
+    pub written_at: Timestamp,
+    /// The E.164 number it was for.
+    pub to: String,
+    pub text: String,
+}
+
+/// The newest `limit` texts written to `dir`, newest first. A missing folder holds none;
+/// files not in the form `send` writes are skipped.
+pub async fn read_texts(dir: &Path, limit: usize) -> Vec<WrittenText> {
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(written_at) = written_at(&name) {
+            names.push((name, written_at));
+        }
+    }
+    names.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let mut texts = Vec::new();
+    for (name, written_at) in names.into_iter().take(limit) {
+        let Ok(content) = tokio::fs::read_to_string(dir.join(&name)).await else {
+            continue;
+        };
+        let Some((to, text)) = content.strip_prefix("To: ").and_then(|c| c.split_once("\n\n"))
+        else {
+            continue;
+        };
+        texts.push(WrittenText {
+            written_at,
+            to: to.to_owned(),
+            text: text.trim_end().to_owned(),
+            name,
+        });
+    }
+    texts
+}
+
+/// The time in the name of a file `send` wrote (`<time>-<id>.txt`); `None` for other files.
+fn written_at(name: &str) -> Option<Timestamp> {
+    let (time, _) = name.strip_suffix(".txt")?.split_once('-')?;
+    let time = chrono::NaiveDateTime::parse_from_str(time, NAME_TIME).ok()?;
+    Some(time.and_utc())
 }
 
 #[cfg(test)]
@@ -106,6 +160,24 @@ mod tests {
         let path = files.into_iter().next().unwrap().unwrap().path();
         let text = std::fs::read_to_string(path).unwrap();
         assert_eq!(text, "To: +33612345678\n\nYour code is 097531.\n");
+
+        // Read back for the inbox, newest first; anything else in the folder is skipped.
+        std::fs::write(dir.join("notes.txt"), "To: +33612345678\n\nnot ours\n").unwrap();
+        let other = PhoneNumber::parse("+33698765432").unwrap();
+        let second = Secret::new("Your code is 000111.");
+        DevSender::new(dir.clone()).send(&other, &second).await.unwrap();
+        let texts = read_texts(&dir, 10).await;
+        let read: Vec<_> = texts.iter().map(|t| (t.to.as_str(), t.text.as_str())).collect();
+        assert_eq!(
+            read,
+            [
+                ("+33698765432", "Your code is 000111."),
+                ("+33612345678", "Your code is 097531."),
+            ]
+        );
+        assert!(texts[0].written_at >= texts[1].written_at);
+        assert_eq!(read_texts(&dir, 1).await.len(), 1);
+        assert!(read_texts(&dir.join("missing"), 10).await.is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -13,7 +13,7 @@ use url::Url;
 use crate::config::{SmsConfig, SmsProvider};
 use crate::model::{PhoneNumber, Secret};
 
-pub use dev::DevSender;
+pub use dev::{DevSender, WrittenText, read_texts};
 pub use modica::ModicaSender;
 pub use twilio::{TwilioSender, TwilioVerify};
 
@@ -83,7 +83,7 @@ fn endpoint(base: &Url, segments: &[&str]) -> Result<Url, SmsError> {
 fn request_failed(provider: &str, error: reqwest::Error) -> SmsError {
     SmsError(format!(
         "{provider}: {}",
-        crate::auth::outgoing::describe(error)
+        crate::outgoing::describe(error)
     ))
 }
 

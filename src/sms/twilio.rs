@@ -113,7 +113,7 @@ impl TwilioVerify {
         if !status.is_success() {
             return Err(refused("twilio verify", status));
         }
-        let body = crate::auth::outgoing::read_limited(response, ANSWER_LIMIT)
+        let body = crate::outgoing::read_limited(response, ANSWER_LIMIT)
             .await
             .map_err(|e| SmsError(format!("twilio verify: {e}")))?;
         let check: Check = serde_json::from_slice(&body)

@@ -30,7 +30,8 @@ pub trait CodeStore: Send + Sync {
     /// In one transaction: deletes the unexpired code of `kind` stored as `hash` (of
     /// `user_id` when given) if its user is enabled and still has the address it was sent to,
     /// marks that address verified, and stores `session` for the user. For one code at most
-    /// one caller ever gets `Redeemed`, across replicas.
+    /// one caller ever gets `Redeemed`, across replicas. A phone number Nhost stored as typed
+    /// still "has" the E.164 address (compared without separators) and is rewritten to it.
     async fn redeem_code(
         &self,
         kind: CodeKind,

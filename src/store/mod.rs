@@ -159,8 +159,10 @@ pub trait UserStore: Send + Sync {
     async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// The user with this e-mail, compared case-insensitively.
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
-    /// The user with this phone number, compared exactly: callers pass E.164
-    /// (`model::PhoneNumber`), the only form stored.
+    /// The user with this phone number: callers pass E.164 (`model::PhoneNumber`), the form
+    /// Latchkey stores. A number Nhost stored as typed (`+33 6 12 34 56 78`) is found too,
+    /// compared without its spaces, dashes, dots and parentheses; an exact match wins. The
+    /// stored value becomes E.164 when an SMS code is redeemed (`redeem_code`).
     async fn find_user_by_phone(&self, phone_number: &str) -> Result<Option<User>, StoreError>;
     /// Inserts the user, its roles and, when given, its first key, a refresh token and the
     /// audit event recording it, and `user.mail` into the outbox, together or not at all (also

@@ -39,6 +39,7 @@ mod ratelimit;
 mod sessions;
 mod sms;
 mod sms_providers;
+mod sms_upstream;
 mod transport;
 mod webauthn;
 mod webauthn_attestation;

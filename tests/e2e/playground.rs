@@ -2,8 +2,12 @@
 
 use serde_json::json;
 
+use latchkey::mail::Mailer as _;
+
+use crate::sms;
 use crate::support::TestApp;
 use crate::support::authenticator::SoftAuthenticator;
+use crate::support::fake_sms::FakeSms;
 
 /// The server's own origin with the test defaults (`AUTH_SERVER_URL` unset, port 4000).
 const SERVER_ORIGIN: &str = "http://localhost:4000";
@@ -142,3 +146,111 @@ async fn the_dev_inbox_is_for_this_machine_only(app: TestApp) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 both_backends!(the_dev_inbox_is_for_this_machine_only);
+
+/// With SMS sign-in on and the `dev` provider, the inbox lists the texts it wrote beside the
+/// mails, newest first, each with its kind; a real provider's texts are never listed.
+async fn the_dev_inbox_lists_texts_beside_mails(app: TestApp) {
+    let dir = std::env::temp_dir().join(format!("latchkey-inbox-{}", uuid::Uuid::new_v4()));
+    let (mail_dir, sms_dir) = (dir.join("mail"), dir.join("sms"));
+    let (mail_var, sms_var) = (mail_dir.display().to_string(), sms_dir.display().to_string());
+    let dirs = [
+        ("LATCHKEY_MAIL_DIR", mail_var.as_str()),
+        ("LATCHKEY_SMS_DIR", sms_var.as_str()),
+        ("AUTH_SMS_PASSWORDLESS_ENABLED", "true"),
+    ];
+    let mut vars = dirs.to_vec();
+    vars.push(("AUTH_EMAIL_PASSWORDLESS_ENABLED", "true"));
+    let app = app.restart_with(&vars).await;
+
+    // A magic-link mail, written to the folder by the file mailer (the test server records
+    // its mail), then two texts from the `dev` provider.
+    let res = app
+        .post(
+            "/signin/passwordless/email",
+            &json!({ "email": "inbox@example.test" }),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let mail = recorded_mail(&app).await;
+    latchkey::mail::FileMailer::new(mail_dir.clone())
+        .deliver(&mail)
+        .await
+        .unwrap();
+    for number in [sms::NUMBER, sms::SPACED_OTHER] {
+        next_millisecond();
+        sms::assert_ok(&sms::ask(&app, number, json!({})).await, number);
+    }
+    let inbox = inbox(&app).await;
+    let seen: Vec<(&str, &str)> = inbox
+        .iter()
+        .map(|m| (m["kind"].as_str().unwrap(), m["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("sms", sms::OTHER),
+            ("sms", sms::NUMBER),
+            ("mail", "inbox@example.test"),
+        ],
+        "newest first: {inbox:?}"
+    );
+    assert!(inbox[0]["link"].is_null() && inbox[2]["link"].is_string());
+    // The code as the inbox shows it signs in.
+    let code = crate::support::fake_sms::code_in(inbox[0]["text"].as_str().unwrap());
+    assert_eq!(inbox[0]["text"], json!(format!("Your code is {code}.")));
+    let res = sms::verify(&app, sms::OTHER, &code).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+
+    // SMS sign-in off: no texts listed, the mails still are.
+    app.change_env(&[("AUTH_SMS_PASSWORDLESS_ENABLED", "false")])
+        .await;
+    assert_eq!(inbox_kinds(&app).await, ["mail"]);
+
+    // A real provider's texts are never listed, whatever the folder still holds.
+    let fake = FakeSms::start().await;
+    let twilio = fake.twilio_vars();
+    let twilio: Vec<(&str, &str)> = twilio.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.change_env(&twilio).await;
+    sms::assert_ok(&sms::ask(&app, sms::NUMBER, json!({})).await, "by Twilio");
+    assert_eq!(fake.texts().len(), 1);
+    assert_eq!(inbox_kinds(&app).await, ["mail"]);
+
+    // Mail going to SMTP with texts to files: the inbox holds the texts alone.
+    let smtp = app.with_smtp(&dirs).await;
+    assert_eq!(inbox_kinds(&smtp).await, ["sms", "sms"]);
+    smtp.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+both_backends!(the_dev_inbox_lists_texts_beside_mails);
+
+async fn inbox(app: &TestApp) -> Vec<serde_json::Value> {
+    let (status, _, body) = fetch(app, "/playground/inbox").await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn inbox_kinds(app: &TestApp) -> Vec<String> {
+    let inbox = inbox(app).await;
+    inbox.iter().map(|m| m["kind"].as_str().unwrap().to_owned()).collect()
+}
+
+/// The one mail the test server recorded, waiting (bounded) for its outbox to deliver it.
+async fn recorded_mail(app: &TestApp) -> latchkey::model::OutboxMail {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(mail) = app.mailer.sent().pop() {
+            return mail;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "no mail");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Returns once the wall clock has passed the current millisecond: the files named by the time
+/// they were written then sort in the order the test wrote them.
+fn next_millisecond() {
+    let start = chrono::Utc::now().timestamp_millis();
+    while chrono::Utc::now().timestamp_millis() == start {
+        std::hint::spin_loop();
+    }
+}

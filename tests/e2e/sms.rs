@@ -14,6 +14,7 @@ use crate::support::{Res, TestApp};
 pub(crate) const NUMBER: &str = "+33612345678";
 pub(crate) const SPACED: &str = "+33 6 12 34 56 78";
 pub(crate) const OTHER: &str = "+33698765432";
+pub(crate) const SPACED_OTHER: &str = "+33 6 98 76 54 32";
 pub(crate) const REQUIRE_VERIFIED: (&str, &str) =
     ("AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED", "true");
 

@@ -15,7 +15,7 @@ use url::Url;
 use super::callback_url;
 use crate::auth::Runtime;
 use crate::auth::error::{Error, Result};
-use crate::auth::outgoing::{describe, read_limited};
+use crate::outgoing::{describe, read_limited};
 use crate::config::ProviderConfig;
 use crate::model::Secret;
 

@@ -46,24 +46,33 @@ const ATTEMPT: &str = "
      WHERE user_id = $1 AND kind = $2 AND expires_at > $3 AND attempts < $4
  RETURNING code_hash, attempts";
 // Taken, the address marked verified and the session stored together; the DELETE's row lock
-// makes a concurrent redemption wait and then find nothing.
-const REDEEM: &str = "
+// makes a concurrent redemption wait and then find nothing. An SMS code's address is E.164; a
+// number Nhost stored as typed matches it without its separators, and is stored as E.164 by
+// the same write that verifies it.
+const REDEEM: &str = concat!(
+    "
     WITH taken AS (
         DELETE FROM auth.latchkey_one_time_codes c USING auth.users u
          WHERE c.code_hash = $1 AND c.kind = $2 AND ($3::uuid IS NULL OR c.user_id = $3)
            AND c.expires_at > $4 AND u.id = c.user_id AND NOT u.disabled
-           AND CASE WHEN $5 THEN u.email::text = c.address ELSE u.phone_number = c.address END
-     RETURNING c.user_id
+           AND CASE WHEN $5 THEN u.email::text = c.address
+                    ELSE ",
+    super::users::phone_digits!("u.phone_number"),
+    " = c.address END
+     RETURNING c.user_id, c.address
     ), verified AS (
         UPDATE auth.users u
            SET email_verified = u.email_verified OR $5,
-               phone_number_verified = u.phone_number_verified OR NOT $5, last_seen = $4
+               phone_number_verified = u.phone_number_verified OR NOT $5,
+               phone_number = CASE WHEN $5 THEN u.phone_number ELSE taken.address END,
+               last_seen = $4
           FROM taken WHERE u.id = taken.user_id
     ), started AS (
         INSERT INTO auth.refresh_tokens (id, created_at, expires_at, user_id, type, refresh_token_hash)
         SELECT $6, $4, $7, user_id, 'regular', $8 FROM taken
     )
-    SELECT user_id FROM taken";
+    SELECT user_id FROM taken"
+);
 const HELD_BY_DISABLED: &str = "
     SELECT EXISTS (SELECT 1 FROM auth.latchkey_one_time_codes c JOIN auth.users u ON u.id = c.user_id
                     WHERE c.code_hash = $1 AND c.kind = $2 AND c.expires_at > $3 AND u.disabled)";

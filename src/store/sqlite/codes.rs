@@ -23,17 +23,24 @@ const ATTEMPT: &str = "
     UPDATE latchkey_one_time_codes SET attempts = attempts + 1
      WHERE user_id = $1 AND kind = $2 AND expires_at > $3 AND attempts < $4
  RETURNING code_hash, attempts";
-const TAKE: &str = "
+// An SMS code's address is E.164; a number Nhost stored as typed matches it without its
+// separators, and VERIFY_PHONE stores it as E.164 in the same transaction.
+const TAKE: &str = concat!(
+    "
     DELETE FROM latchkey_one_time_codes
      WHERE code_hash = $1 AND kind = $2 AND ($3 IS NULL OR user_id = $3) AND expires_at > $4
        AND user_id IN (SELECT id FROM users WHERE disabled = 0 AND CASE WHEN $5
                THEN email = latchkey_one_time_codes.address
-               ELSE phone_number = latchkey_one_time_codes.address END)
- RETURNING user_id";
+               ELSE ",
+    super::users::phone_digits!("phone_number"),
+    " = latchkey_one_time_codes.address END)
+ RETURNING user_id, address"
+);
 const VERIFY_EMAIL: &str =
     "UPDATE users SET email_verified = 1, last_seen = $2, updated_at = $2 WHERE id = $1";
-const VERIFY_PHONE: &str =
-    "UPDATE users SET phone_number_verified = 1, last_seen = $2, updated_at = $2 WHERE id = $1";
+const VERIFY_PHONE: &str = "
+    UPDATE users SET phone_number_verified = 1, phone_number = $3, last_seen = $2, updated_at = $2
+     WHERE id = $1";
 const HELD_BY_DISABLED: &str = "
     SELECT EXISTS (SELECT 1 FROM latchkey_one_time_codes c JOIN users u ON u.id = c.user_id
                     WHERE c.code_hash = $1 AND c.kind = $2 AND c.expires_at > $3 AND u.disabled = 1)";
@@ -104,7 +111,7 @@ impl CodeStore for SqliteStore {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
         let now = millis(session.now);
-        let taken: Option<Uuid> = sqlx::query_scalar(TAKE)
+        let taken: Option<(Uuid, String)> = sqlx::query_as(TAKE)
             .bind(hash)
             .bind(kind.as_str())
             .bind(user_id.map(|id| id.as_uuid()))
@@ -113,7 +120,7 @@ impl CodeStore for SqliteStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
-        let Some(id) = taken else {
+        let Some((id, address)) = taken else {
             let disabled: bool = sqlx::query_scalar(HELD_BY_DISABLED)
                 .bind(hash)
                 .bind(kind.as_str())
@@ -128,13 +135,11 @@ impl CodeStore for SqliteStore {
             });
         };
         let verify = if kind.by_email() {
-            VERIFY_EMAIL
+            sqlx::query(VERIFY_EMAIL).bind(id).bind(now)
         } else {
-            VERIFY_PHONE
+            sqlx::query(VERIFY_PHONE).bind(id).bind(now).bind(address)
         };
-        sqlx::query(verify)
-            .bind(id)
-            .bind(now)
+        verify
             .execute(&mut *tx)
             .await
             .map_err(db)?;

@@ -19,7 +19,27 @@ macro_rules! select_user {
 }
 pub(super) const USER_BY_ID: &str = concat!(select_user!(), " WHERE u.id = $1");
 pub(super) const USER_BY_EMAIL: &str = concat!(select_user!(), " WHERE u.email = $1");
-const USER_BY_PHONE: &str = concat!(select_user!(), " WHERE u.phone_number = $1");
+// Nhost stores a phone number exactly as it was typed ("+33 6 12 34 56 78"); we store E.164.
+// `$col` with the separators people type (spaces, dashes, dots, parentheses) removed, which is
+// E.164 for such numbers and unchanged for ours. Migration 0012 indexes exactly this
+// expression on `users.phone_number`: keep the two identical, or lookups scan.
+macro_rules! phone_digits {
+    ($col:literal) => {
+        concat!(
+            "replace(replace(replace(replace(replace(",
+            $col,
+            ", ' ', ''), '-', ''), '.', ''), '(', ''), ')', '')"
+        )
+    };
+}
+pub(super) use phone_digits;
+// An exact match first: a number stored both ways (which Nhost allowed) is the E.164 user.
+const USER_BY_PHONE: &str = concat!(
+    select_user!(),
+    " WHERE ",
+    phone_digits!("u.phone_number"),
+    " = $1 ORDER BY u.phone_number = $1 DESC, u.created_at, u.id LIMIT 1"
+);
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {

@@ -1,7 +1,8 @@
-//! The one HTTP client for every outgoing request (HIBP, Hasura for custom claims, the SMS
-//! providers in `crate::sms`; OAuth providers later), built with the runtime: DNS, TLS
+//! The one HTTP client for every outgoing request (HIBP, Hasura for custom claims and the
+//! OAuth providers in `auth`, the SMS providers in `sms`), built with the runtime: DNS, TLS
 //! (rustls, the system's roots plus `SSL_CERT_FILE`), proxies, redirects and HTTP/2 are
-//! reqwest's.
+//! reqwest's. It sits at the crate root, below both `auth` and `sms`, which use its helpers
+//! (`describe`, `read_limited`): `sms` must not reach up into `auth`.
 
 use std::time::Duration;
 
