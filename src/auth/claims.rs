@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::outgoing::{describe, read_limited};
 use crate::config::{CustomClaimsConfig, HasuraEndpoint};
 use crate::model::User;
+use crate::outgoing::{describe, read_limited};
 
 /// A GraphQL answer for one user's claims is small; more than this is not one.
 const MAX_RESPONSE: usize = 1024 * 1024;

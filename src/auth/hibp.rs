@@ -5,9 +5,9 @@ use reqwest::{Client, StatusCode};
 use url::Url;
 
 use super::error::{Error, Result};
-use crate::outgoing::{describe, read_limited};
 use crate::config::PasswordConfig;
 use crate::model::Secret;
+use crate::outgoing::{describe, read_limited};
 
 /// A range answer is a few dozen KiB; more than this is not HIBP.
 const MAX_RESPONSE: usize = 4 * 1024 * 1024;

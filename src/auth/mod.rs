@@ -177,10 +177,11 @@ impl Auth {
         if !mails && !texts {
             return None;
         }
-        let mut inbox = Vec::new();
-        if mails {
-            inbox = crate::mail::read_inbox(&rt.config.mail.mail_dir, limit).await;
-        }
+        let mut inbox = if mails {
+            crate::mail::read_inbox(&rt.config.mail.mail_dir, limit).await
+        } else {
+            Vec::new()
+        };
         if texts {
             let written = crate::sms::read_texts(&sms.sms_dir, limit).await;
             inbox.extend(written.into_iter().map(|t| InboxEntry {

@@ -392,7 +392,7 @@ pub const REFERENCE: &[(Group, &[Variable])] = &[
             Variable {
                 name: "LATCHKEY_SMS_DIR",
                 default: "`./latchkey-sms`",
-                description: "With the `dev` provider: where messages are written, one `.txt` each.",
+                description: "With the `dev` provider: where messages are written, one `.txt` each; the playground's [development inbox](getting-started.md#mail-without-smtp) lists them.",
             },
             Variable {
                 name: "LATCHKEY_SMS_TWILIO_BASE_URL",

@@ -117,7 +117,10 @@ pub async fn read_inbox(dir: &Path, limit: usize) -> Vec<InboxEntry> {
             continue;
         };
         if let Ok(entry) = serde_json::from_slice::<InboxEntry>(&bytes) {
-            inbox.push(InboxEntry { file: name, ..entry });
+            inbox.push(InboxEntry {
+                file: name,
+                ..entry
+            });
         }
     }
     inbox

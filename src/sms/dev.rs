@@ -86,7 +86,9 @@ pub async fn read_texts(dir: &Path, limit: usize) -> Vec<WrittenText> {
         let Ok(content) = tokio::fs::read_to_string(dir.join(&name)).await else {
             continue;
         };
-        let Some((to, text)) = content.strip_prefix("To: ").and_then(|c| c.split_once("\n\n"))
+        let Some((to, text)) = content
+            .strip_prefix("To: ")
+            .and_then(|c| c.split_once("\n\n"))
         else {
             continue;
         };
@@ -165,9 +167,15 @@ mod tests {
         std::fs::write(dir.join("notes.txt"), "To: +33612345678\n\nnot ours\n").unwrap();
         let other = PhoneNumber::parse("+33698765432").unwrap();
         let second = Secret::new("Your code is 000111.");
-        DevSender::new(dir.clone()).send(&other, &second).await.unwrap();
+        DevSender::new(dir.clone())
+            .send(&other, &second)
+            .await
+            .unwrap();
         let texts = read_texts(&dir, 10).await;
-        let read: Vec<_> = texts.iter().map(|t| (t.to.as_str(), t.text.as_str())).collect();
+        let read: Vec<_> = texts
+            .iter()
+            .map(|t| (t.to.as_str(), t.text.as_str()))
+            .collect();
         assert_eq!(
             read,
             [

@@ -81,10 +81,7 @@ fn endpoint(base: &Url, segments: &[&str]) -> Result<Url, SmsError> {
 
 /// A failed request, for the log: the error kind, no URL.
 fn request_failed(provider: &str, error: reqwest::Error) -> SmsError {
-    SmsError(format!(
-        "{provider}: {}",
-        crate::outgoing::describe(error)
-    ))
+    SmsError(format!("{provider}: {}", crate::outgoing::describe(error)))
 }
 
 /// A refusal, for the log: the status only (bodies can echo the number).

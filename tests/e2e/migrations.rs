@@ -120,3 +120,45 @@ async fn postgres_store_closes_its_connections_when_dropped(pool: PgPool) {
     }
     panic!("the dropped store's connections stayed open");
 }
+
+/// The phone lookup, which compares numbers without their separators (upstream stores them as
+/// typed), goes through migration 0012's expression index on both engines, never a scan.
+#[sqlx::test(migrator = "latchkey::store::postgres::MIGRATOR")]
+async fn postgres_phone_lookup_plans_through_its_index(pool: PgPool) {
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql("SET enable_seqscan = off")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let sql = latchkey::store::postgres::USER_BY_PHONE;
+    let prepare = format!("PREPARE by_phone (text) AS {sql}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar("EXPLAIN EXECUTE by_phone('+33612345678')")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let plan = plan.join("\n");
+    assert!(!plan.contains("Seq Scan on users"), "scans:\n{plan}");
+    assert!(plan.contains("users_phone_number_digits_idx"), "{plan}");
+}
+
+#[sqlx::test(migrator = "latchkey::store::sqlite::MIGRATOR")]
+async fn sqlite_phone_lookup_plans_through_its_index(pool: sqlx::SqlitePool) {
+    let explain = format!(
+        "EXPLAIN QUERY PLAN {}",
+        latchkey::store::sqlite::USER_BY_PHONE
+    );
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(explain))
+        .bind("+33612345678")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let plan: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+    assert!(
+        plan.contains(&"SEARCH u USING INDEX users_phone_number_digits_idx (<expr>=?)"),
+        "{plan:?}"
+    );
+}

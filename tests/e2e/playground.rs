@@ -152,7 +152,10 @@ both_backends!(the_dev_inbox_is_for_this_machine_only);
 async fn the_dev_inbox_lists_texts_beside_mails(app: TestApp) {
     let dir = std::env::temp_dir().join(format!("latchkey-inbox-{}", uuid::Uuid::new_v4()));
     let (mail_dir, sms_dir) = (dir.join("mail"), dir.join("sms"));
-    let (mail_var, sms_var) = (mail_dir.display().to_string(), sms_dir.display().to_string());
+    let (mail_var, sms_var) = (
+        mail_dir.display().to_string(),
+        sms_dir.display().to_string(),
+    );
     let dirs = [
         ("LATCHKEY_MAIL_DIR", mail_var.as_str()),
         ("LATCHKEY_SMS_DIR", sms_var.as_str()),
@@ -231,7 +234,10 @@ async fn inbox(app: &TestApp) -> Vec<serde_json::Value> {
 
 async fn inbox_kinds(app: &TestApp) -> Vec<String> {
     let inbox = inbox(app).await;
-    inbox.iter().map(|m| m["kind"].as_str().unwrap().to_owned()).collect()
+    inbox
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// The one mail the test server recorded, waiting (bounded) for its outbox to deliver it.
@@ -241,7 +247,10 @@ async fn recorded_mail(app: &TestApp) -> latchkey::model::OutboxMail {
         if let Some(mail) = app.mailer.sent().pop() {
             return mail;
         }
-        assert!(start.elapsed() < std::time::Duration::from_secs(20), "no mail");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "no mail"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

@@ -6,7 +6,9 @@
 use latchkey::model::UserId;
 use serde_json::json;
 
-use crate::sms::{NUMBER, OTHER, SPACED, ask, assert_bad_code, assert_ok, user_id, verify, with, wrong};
+use crate::sms::{
+    NUMBER, OTHER, SPACED, ask, assert_bad_code, assert_ok, user_id, verify, with, wrong,
+};
 use crate::support::TestApp;
 use crate::support::fake_sms::FakeSms;
 
@@ -43,13 +45,21 @@ async fn numbers_stored_as_typed_are_found(app: TestApp, set_phone: impl AsyncFn
     // A wrong guess changes nothing; the right code signs in, verifies and normalises.
     assert_bad_code(&verify(&app, SPACED, &wrong(&code)).await, "wrong code");
     let user = app.store.get_user(old).await.unwrap().unwrap();
-    assert_eq!(user.phone_number.as_deref(), Some(SPACED), "untouched by a wrong code");
+    assert_eq!(
+        user.phone_number.as_deref(),
+        Some(SPACED),
+        "untouched by a wrong code"
+    );
     let res = verify(&app, SPACED, &code).await;
     assert_eq!(res.status, 200, "{:?}", res.body);
     assert_eq!(res.body["session"]["user"]["id"], json!(old.to_string()));
     assert_eq!(res.body["session"]["user"]["phoneNumber"], json!(NUMBER));
     let user = app.store.get_user(old).await.unwrap().unwrap();
-    assert_eq!(user.phone_number.as_deref(), Some(NUMBER), "stored as E.164");
+    assert_eq!(
+        user.phone_number.as_deref(),
+        Some(NUMBER),
+        "stored as E.164"
+    );
     assert!(user.phone_number_verified);
 
     // Nhost allowed one number stored both ways, as two users: the exact (E.164) one wins.
@@ -69,12 +79,14 @@ mod numbers_stored_as_typed_are_found {
     async fn sqlite(pool: sqlx::SqlitePool) {
         let app = TestApp::sqlite(pool.clone()).await;
         super::numbers_stored_as_typed_are_found(app, async |id: UserId, number: &str| {
-            sqlx::query("UPDATE users SET phone_number = $1, phone_number_verified = 0 WHERE id = $2")
-                .bind(number)
-                .bind(id.as_uuid())
-                .execute(&pool)
-                .await
-                .unwrap();
+            sqlx::query(
+                "UPDATE users SET phone_number = $1, phone_number_verified = 0 WHERE id = $2",
+            )
+            .bind(number)
+            .bind(id.as_uuid())
+            .execute(&pool)
+            .await
+            .unwrap();
         })
         .await
     }

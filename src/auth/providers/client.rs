@@ -15,9 +15,9 @@ use url::Url;
 use super::callback_url;
 use crate::auth::Runtime;
 use crate::auth::error::{Error, Result};
-use crate::outgoing::{describe, read_limited};
 use crate::config::ProviderConfig;
 use crate::model::Secret;
+use crate::outgoing::{describe, read_limited};
 
 /// The provider's authorization URL for one flow.
 pub(super) struct Authorize {

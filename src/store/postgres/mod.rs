@@ -15,6 +15,10 @@ mod sessions;
 mod tickets;
 mod users;
 
+/// The lookup of a user by phone number (`$1`, E.164), for the test that checks it is planned
+/// through migration 0012's index, not a scan.
+pub use users::USER_BY_PHONE;
+
 use std::time::Duration;
 
 use sqlx::PgPool;

@@ -50,7 +50,7 @@ macro_rules! phone_digits {
 }
 pub(super) use phone_digits;
 // An exact match first: a number stored both ways (which Nhost allowed) is the E.164 user.
-const USER_BY_PHONE: &str = concat!(
+pub const USER_BY_PHONE: &str = concat!(
     select_user!(),
     " WHERE ",
     phone_digits!("u.phone_number"),

@@ -139,10 +139,7 @@ impl CodeStore for SqliteStore {
         } else {
             sqlx::query(VERIFY_PHONE).bind(id).bind(now).bind(address)
         };
-        verify
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        verify.execute(&mut *tx).await.map_err(db)?;
         let user_id = UserId::from_uuid(id);
         let token = NewRefreshToken {
             id: session.id,
