@@ -175,9 +175,10 @@ async function waitForSmsCode(dir, phone, index) {
   throw new Error(`no text ${index} to ${phone} in ${dir} within 15 s`);
 }
 
-/** A French mobile number no other case uses: E.164 and as a person types it. */
+/** A French mobile number no other case uses: E.164 and as a person types it. It starts with
+ * 061, a block libphonenumber's metadata knows as mobile (not every 06x is: 069 mostly isn't). */
 function uniquePhone() {
-  const digits = String(Math.floor(Math.random() * 1e8)).padStart(8, "0");
+  const digits = `1${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
   const e164 = `+336${digits}`;
   const typed = `+33 6 ${digits.replace(/(\d\d)(?=\d)/g, "$1 ")}`;
   return { e164, typed };
