@@ -56,7 +56,7 @@ pub fn bitbucket(user: &Value, emails: &Value) -> Result<Profile, &'static str> 
         email: address,
         email_verified,
         name: text(&user["display_name"]).or_else(|| text(&user["nickname"])),
-        avatar_url: picture(&user["links"]["avatar"]["href"]),
+        avatar_url: user.pointer("/links/avatar/href").and_then(picture),
     })
 }
 
@@ -89,7 +89,7 @@ pub fn facebook(user: &Value) -> Result<Profile, &'static str> {
         email: email(&user["email"]),
         email_verified: false,
         name: text(&user["name"]),
-        avatar_url: picture(&user["picture"]["data"]["url"]),
+        avatar_url: user.pointer("/picture/data/url").and_then(picture),
     })
 }
 
