@@ -366,9 +366,12 @@ pub(crate) fn check_user(config: &Config, user: &User, allow_anonymous: bool) ->
             Err(Error::ForbiddenAnonymous)
         };
     }
-    let verified = match user.email {
-        Some(_) => user.email_verified,
-        None => user.phone_number_verified,
+    let verified = match (&user.email, &user.phone_number) {
+        (Some(_), _) => user.email_verified,
+        (None, Some(_)) => user.phone_number_verified,
+        // A provider account without an address (Strava always, GitHub sometimes): there is
+        // nothing to verify, and the provider account is the credential. As upstream.
+        (None, None) => true,
     };
     if config.email_verification_required && !verified {
         return Err(Error::Unverified);
@@ -438,5 +441,17 @@ mod tests {
         ));
         let relaxed = config(&[("AUTH_EMAIL_SIGNIN_EMAIL_VERIFIED_REQUIRED", "false")]);
         assert!(check_user(&relaxed, &user(None, Some("+33612345678")), false).is_ok());
+    }
+
+    #[test]
+    fn a_user_with_neither_address_nor_number_has_nothing_to_verify() {
+        let required = config(&[]);
+        assert!(check_user(&required, &user(None, None), false).is_ok());
+        let mut disabled = user(None, None);
+        disabled.disabled = true;
+        assert!(matches!(
+            check_user(&required, &disabled, false),
+            Err(Error::UserDisabled)
+        ));
     }
 }

@@ -99,7 +99,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         MICROSOFT,
         "https://login.microsoftonline.com/{tenant}/v2.0",
     ),
-    oauth2(
+    supported(oauth2(
         "bitbucket",
         "BITBUCKET",
         &["account"],
@@ -108,8 +108,8 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://bitbucket.org/site/oauth2/access_token",
             "https://api.bitbucket.org/2.0/user",
         ],
-    ),
-    oauth2(
+    )),
+    supported(oauth2(
         "discord",
         "DISCORD",
         &["identify", "email"],
@@ -118,14 +118,14 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://discord.com/api/oauth2/token",
             "https://discord.com/api/users/@me",
         ],
-    ),
+    )),
     oidc(
         "entraid",
         "ENTRAID",
         MICROSOFT,
         "https://login.microsoftonline.com/{tenant}/v2.0",
     ),
-    oauth2(
+    supported(oauth2(
         "facebook",
         "FACEBOOK",
         &["email"],
@@ -134,7 +134,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://graph.facebook.com/v22.0/oauth/access_token",
             "https://graph.facebook.com/me?fields=id,name,email,picture",
         ],
-    ),
+    )),
     supported(oauth2(
         "github",
         "GITHUB",
@@ -145,7 +145,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://api.github.com/user",
         ],
     )),
-    oauth2(
+    supported(oauth2(
         "gitlab",
         "GITLAB",
         &["read_user"],
@@ -154,7 +154,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://gitlab.com/oauth/token",
             "https://gitlab.com/api/v4/user",
         ],
-    ),
+    )),
     supported(oidc(
         "google",
         "GOOGLE",
@@ -167,7 +167,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         &["openid", "profile", "email"],
         "https://www.linkedin.com/oauth",
     ),
-    oauth2(
+    supported(oauth2(
         "spotify",
         "SPOTIFY",
         &["user-read-email", "user-read-private"],
@@ -176,8 +176,8 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://accounts.spotify.com/api/token",
             "https://api.spotify.com/v1/me",
         ],
-    ),
-    oauth2(
+    )),
+    supported(oauth2(
         "strava",
         "STRAVA",
         &["profile:read_all"],
@@ -186,8 +186,8 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://www.strava.com/api/v3/oauth/token",
             "https://www.strava.com/api/v3/athlete",
         ],
-    ),
-    oauth2(
+    )),
+    supported(oauth2(
         "twitch",
         "TWITCH",
         &["user:read:email"],
@@ -196,7 +196,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://id.twitch.tv/oauth2/token",
             "https://api.twitch.tv/helix/users",
         ],
-    ),
+    )),
     // OAuth 1.0a (consumer key and secret); its flow is not built yet.
     oauth2(
         "twitter",
@@ -208,7 +208,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://api.twitter.com/1.1/account/verify_credentials.json",
         ],
     ),
-    oauth2(
+    supported(oauth2(
         "windowslive",
         "WINDOWS_LIVE",
         &["wl.basic", "wl.emails"],
@@ -217,17 +217,18 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://login.live.com/oauth20_token.srf",
             "https://apis.live.net/v5.0/me",
         ],
-    ),
-    oauth2(
+    )),
+    supported(oauth2(
         "workos",
         "WORKOS",
         &[],
         [
             "https://api.workos.com/sso/authorize",
             "https://api.workos.com/sso/token",
+            // The profile comes with the token.
             "",
         ],
-    ),
+    )),
 ];
 
 /// The per-provider variables; `<NAME>` is a provider's infix (`GITHUB`, `WINDOWS_LIVE`).
@@ -270,7 +271,17 @@ pub struct ProviderConfig {
     /// `AUTH_PROVIDER_{GOOGLE,APPLE}_AUDIENCE`: the audience `POST /signin/idtoken` expects
     /// (a native app's client id); the client id when unset.
     pub audience: Option<String>,
+    /// Extra parameters of every authorization URL: WorkOS's `organization`, `connection`
+    /// and `domain` from `AUTH_PROVIDER_WORKOS_DEFAULT_*`.
+    pub authorize_params: Vec<(&'static str, String)>,
 }
+
+/// WorkOS's variables and the authorization parameters they become (upstream's names).
+pub const WORKOS_DEFAULTS: &[(&str, &str)] = &[
+    ("AUTH_PROVIDER_WORKOS_DEFAULT_ORGANIZATION", "organization"),
+    ("AUTH_PROVIDER_WORKOS_DEFAULT_CONNECTION", "connection"),
+    ("AUTH_PROVIDER_WORKOS_DEFAULT_DOMAIN", "domain"),
+];
 
 /// The enabled providers, by name.
 #[derive(Debug, Clone, Default)]
@@ -357,9 +368,24 @@ pub(super) fn providers_settings(v: &mut Vars) -> ProvidersConfig {
             jwks_url: endpoint(v, "JWKS_URL", ""),
             issuer,
             audience: v.get(&var("AUDIENCE")).map(str::to_owned),
+            authorize_params: authorize_params(v, spec),
         });
     }
     ProvidersConfig { enabled }
+}
+
+/// The configured extra authorization parameters (WorkOS's connection selectors).
+fn authorize_params(v: &mut Vars, spec: &ProviderSpec) -> Vec<(&'static str, String)> {
+    if spec.name != "workos" {
+        return Vec::new();
+    }
+    WORKOS_DEFAULTS
+        .iter()
+        .filter_map(|(var, param)| {
+            let value = v.get(var)?.trim();
+            (!value.is_empty()).then(|| (*param, value.to_owned()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -493,6 +519,71 @@ mod tests {
                 "{expected}: {errors:?}"
             );
         }
+    }
+
+    #[test]
+    fn plain_oauth2_providers_run_with_upstreams_scopes() {
+        let expected: &[(&str, &str, &[&str])] = &[
+            ("bitbucket", "BITBUCKET", &["account"]),
+            ("discord", "DISCORD", &["identify", "email"]),
+            ("facebook", "FACEBOOK", &["email"]),
+            ("gitlab", "GITLAB", &["read_user"]),
+            (
+                "spotify",
+                "SPOTIFY",
+                &["user-read-email", "user-read-private"],
+            ),
+            ("strava", "STRAVA", &["profile:read_all"]),
+            ("twitch", "TWITCH", &["user:read:email"]),
+            ("windowslive", "WINDOWS_LIVE", &["wl.basic", "wl.emails"]),
+            ("workos", "WORKOS", &[]),
+        ];
+        for (name, env, scopes) in expected {
+            let vars = [
+                format!("AUTH_PROVIDER_{env}_ENABLED"),
+                format!("AUTH_PROVIDER_{env}_CLIENT_ID"),
+                format!("AUTH_PROVIDER_{env}_CLIENT_SECRET"),
+            ];
+            let config = providers(&[
+                (vars[0].as_str(), "true"),
+                (vars[1].as_str(), "id"),
+                (vars[2].as_str(), "secret"),
+            ])
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            let p = config.get(name).unwrap();
+            assert_eq!(p.spec.protocol, Protocol::OAuth2, "{name}");
+            assert_eq!(p.scopes, *scopes, "{name}");
+            assert!(
+                p.authorization_url.is_some() && p.token_url.is_some(),
+                "{name}"
+            );
+            assert_eq!(p.userinfo_url.is_none(), *name == "workos", "{name}");
+            assert!(p.authorize_params.is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn workos_defaults_become_authorization_parameters() {
+        let config = providers(&[
+            ("AUTH_PROVIDER_WORKOS_ENABLED", "true"),
+            ("AUTH_PROVIDER_WORKOS_CLIENT_ID", "client_123"),
+            ("AUTH_PROVIDER_WORKOS_CLIENT_SECRET", "sk_test"),
+            (
+                "AUTH_PROVIDER_WORKOS_DEFAULT_ORGANIZATION",
+                "org_01EHWNCE74X7JSDV0X3SZ3KJNY",
+            ),
+            ("AUTH_PROVIDER_WORKOS_DEFAULT_CONNECTION", " "),
+            ("AUTH_PROVIDER_WORKOS_DEFAULT_DOMAIN", "example.test"),
+        ])
+        .unwrap();
+        let workos = config.get("workos").unwrap();
+        assert_eq!(
+            workos.authorize_params,
+            [
+                ("organization", "org_01EHWNCE74X7JSDV0X3SZ3KJNY".to_owned()),
+                ("domain", "example.test".to_owned())
+            ]
+        );
     }
 
     #[test]

@@ -3,12 +3,13 @@
 
 use serde_json::json;
 
-use super::profiles::{self, Profile};
-use super::{ProviderFailure, client, oidc, sha256_hex};
+use super::profiles::Profile;
+use super::{ProviderFailure, apis, client, oidc, sha256_hex};
 use crate::auth::error::{Error, Result};
 use crate::auth::sessions::{Session, SessionKind};
 use crate::auth::signup::{
     SignUpOptions, email_allowed, gravatar_url, redirect_allowed, validate_options,
+    verification_ticket,
 };
 use crate::auth::{Auth, Runtime, check_user};
 use crate::config::ProviderConfig;
@@ -110,15 +111,9 @@ impl Auth {
             .filter(|c| !c.is_empty())
             .ok_or_else(|| fail(Error::InvalidRequest("no code")))?;
         let (tokens, profile) = match provider.spec.protocol {
-            Protocol::OAuth2 => {
-                let tokens = client::exchange(&runtime, provider, &code, &flow.pkce_verifier)
-                    .await
-                    .map_err(fail)?;
-                let profile = fetch_profile(&runtime, provider, &tokens.access)
-                    .await
-                    .map_err(fail)?;
-                (tokens, profile)
-            }
+            Protocol::OAuth2 => apis::sign_in(&runtime, provider, &code, &flow.pkce_verifier)
+                .await
+                .map_err(fail)?,
             Protocol::OpenIdConnect => {
                 let nonce = flow
                     .nonce
@@ -282,8 +277,21 @@ impl Auth {
             (None, None) => String::new(),
         };
         let now = self.now();
+        let id = UserId::new_random();
+        // An address the provider does not vouch for, while verification is required: the
+        // user is created without a session and sent the verification mail, as upstream.
+        // (No mail while new users start disabled: the ticket waits for an administrator.)
+        let ticket =
+            (email.is_some() && !profile.email_verified && config.email_verification_required)
+                .then(|| verification_ticket(now));
+        let mail = match (&ticket, &email) {
+            (Some((clear, _, expires)), Some(address)) if !config.disable_new_users => {
+                self.verification_mail(rt, id, address, &valid, clear.clone(), *expires)
+            }
+            _ => None,
+        };
         let user = NewUser {
-            id: UserId::new_random(),
+            id,
             display_name: valid.display_name,
             avatar_url,
             locale: valid.locale,
@@ -295,9 +303,9 @@ impl Auth {
             default_role: valid.default_role,
             roles: valid.allowed_roles,
             metadata: valid.metadata,
-            ticket: None,
+            ticket: ticket.map(|(_, stored, expires)| (stored, expires)),
             password_hash: None,
-            mail: None,
+            mail,
             provider: Some(link),
             now,
         };
@@ -319,7 +327,10 @@ impl Auth {
             }
             crate::store::Inserted::Conflict(_) => return Err(Error::EmailTaken),
         }
-        may_sign_in?;
+        if let Err(refused) = may_sign_in {
+            self.deliver_now(rt, user.mail).await;
+            return Err(refused);
+        }
         let Some(pending) = pending else {
             return Err(Error::Internal(
                 "no session for a user who may sign in".into(),
@@ -330,30 +341,6 @@ impl Auth {
             .await;
         self.finish_session(rt, user.to_user(), pending, SessionKind::SignUp)
             .await
-    }
-}
-
-/// The profile, from the provider's API.
-async fn fetch_profile(
-    rt: &Runtime,
-    provider: &ProviderConfig,
-    access: &Secret,
-) -> Result<Profile> {
-    let url = provider
-        .userinfo_url
-        .as_ref()
-        .ok_or_else(|| Error::Internal(format!("{}: no profile URL", provider.spec.name)))?;
-    match provider.spec.name {
-        "github" => {
-            let user = client::get_json(rt, url, access).await?;
-            // GitHub Enterprise too: the e-mails live beside the profile.
-            let emails_url =
-                url::Url::parse(&format!("{}/emails", url.as_str().trim_end_matches('/')))
-                    .map_err(|e| Error::Internal(format!("github e-mails URL: {e}")))?;
-            let emails = client::get_json(rt, &emails_url, access).await?;
-            profiles::github(&user, &emails).map_err(|e| Error::ProfileFetch(e.to_owned()))
-        }
-        other => Err(Error::Internal(format!("{other}: no profile mapping yet"))),
     }
 }
 

@@ -1,18 +1,23 @@
 //! The `oauth2` crate over our one outgoing HTTP client (`Runtime.http`, with its timeouts,
-//! proxies and roots): authorization URLs with PKCE, and the code exchange.
+//! proxies and roots): authorization URLs with PKCE, the code exchange, and profile requests.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use oauth2::basic::BasicClient;
-use oauth2::{
-    AsyncHttpClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest,
-    HttpResponse, PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse, TokenUrl,
+use oauth2::basic::{
+    BasicClient, BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
 };
+use oauth2::{
+    AccessToken, AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret,
+    CsrfToken, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier, RefreshToken, Scope,
+    StandardRevocableToken, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::callback_url;
+use super::{apis, callback_url};
 use crate::auth::Runtime;
 use crate::auth::error::{Error, Result};
 use crate::config::ProviderConfig;
@@ -25,7 +30,8 @@ pub(super) struct Authorize {
     pub pkce_verifier: Secret,
 }
 
-/// The authorization URL with `state`, the scopes and a PKCE S256 challenge.
+/// The authorization URL with `state`, the scopes, a PKCE S256 challenge where the provider
+/// takes one, and the provider's extra parameters.
 pub(super) fn authorize(
     runtime: &Runtime,
     provider: &ProviderConfig,
@@ -43,13 +49,23 @@ pub(super) fn authorize(
         ))
         .set_auth_uri(AuthUrl::from_url(auth_url))
         .set_redirect_uri(redirect);
+    let quirks = apis::quirks(provider.spec.name);
+    // The verifier is kept with the flow either way; it only travels where PKCE is used.
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let state = state.to_owned();
-    let (url, _) = client
+    let mut request = client
         .authorize_url(move || CsrfToken::new(state))
-        .add_scopes(provider.scopes.iter().cloned().map(Scope::new))
-        .set_pkce_challenge(challenge)
-        .url();
+        .add_scopes(provider.scopes.iter().cloned().map(Scope::new));
+    if quirks.pkce {
+        request = request.set_pkce_challenge(challenge);
+    }
+    for (name, value) in quirks.authorize_params {
+        request = request.add_extra_param(*name, *value);
+    }
+    for (name, value) in &provider.authorize_params {
+        request = request.add_extra_param(*name, value.clone());
+    }
+    let (url, _) = request.url();
     Ok(Authorize {
         url,
         pkce_verifier: Secret::new(verifier.secret().clone()),
@@ -106,13 +122,53 @@ pub(super) struct Tokens {
     pub refresh: Option<Secret>,
 }
 
-/// Exchanges the authorization code (with the flow's PKCE verifier) at the token endpoint.
+/// A token endpoint's answer. Laxer than the `oauth2` crate's standard response in one way:
+/// WorkOS sends no `token_type` (and puts the profile beside the token).
+#[derive(Debug, Deserialize, Serialize)]
+pub(super) struct ProviderToken {
+    access_token: AccessToken,
+    refresh_token: Option<RefreshToken>,
+    expires_in: Option<u64>,
+    /// Whatever `token_type` says (absent at WorkOS, `bearer` or `Bearer` elsewhere), every
+    /// provider here takes the access token as a bearer token.
+    #[serde(skip, default = "bearer")]
+    bearer: BasicTokenType,
+    /// WorkOS: the signed-in account's profile.
+    #[serde(default)]
+    pub profile: Option<serde_json::Value>,
+}
+
+fn bearer() -> BasicTokenType {
+    BasicTokenType::Bearer
+}
+
+impl TokenResponse for ProviderToken {
+    type TokenType = BasicTokenType;
+    fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+    fn token_type(&self) -> &BasicTokenType {
+        &self.bearer
+    }
+    fn expires_in(&self) -> Option<Duration> {
+        self.expires_in.map(Duration::from_secs)
+    }
+    fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+    fn scopes(&self) -> Option<&Vec<Scope>> {
+        None
+    }
+}
+
+/// Exchanges the authorization code (with the flow's PKCE verifier, where the provider
+/// takes PKCE) at the token endpoint. Returns the tokens and the whole answer.
 pub(super) async fn exchange(
     runtime: &Runtime,
     provider: &ProviderConfig,
     code: &str,
     verifier: &Secret,
-) -> Result<Tokens> {
+) -> Result<(Tokens, ProviderToken)> {
     let internal = |what: &str| Error::Internal(format!("{}: {what}", provider.spec.name));
     let token_url = provider
         .token_url
@@ -120,25 +176,40 @@ pub(super) async fn exchange(
         .ok_or_else(|| internal("no token URL"))?;
     let redirect = oauth2::RedirectUrl::new(callback_url(&runtime.config.server_url, provider))
         .map_err(|e| internal(&format!("callback URL: {e}")))?;
-    let client = BasicClient::new(ClientId::new(provider.client_id.clone()))
-        .set_client_secret(ClientSecret::new(
-            provider.client_secret.expose().to_owned(),
-        ))
-        .set_token_uri(TokenUrl::from_url(token_url))
-        .set_redirect_uri(redirect);
+    let quirks = apis::quirks(provider.spec.name);
+    let client = oauth2::Client::<
+        BasicErrorResponse,
+        ProviderToken,
+        BasicTokenIntrospectionResponse,
+        StandardRevocableToken,
+        BasicRevocationErrorResponse,
+    >::new(ClientId::new(provider.client_id.clone()))
+    .set_client_secret(ClientSecret::new(
+        provider.client_secret.expose().to_owned(),
+    ))
+    .set_auth_type(if quirks.credentials_in_body {
+        AuthType::RequestBody
+    } else {
+        AuthType::BasicAuth
+    })
+    .set_token_uri(TokenUrl::from_url(token_url))
+    .set_redirect_uri(redirect);
     let http = Outgoing(&runtime.http);
-    let token = client
-        .exchange_code(AuthorizationCode::new(code.to_owned()))
-        .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()))
+    let mut request = client.exchange_code(AuthorizationCode::new(code.to_owned()));
+    if quirks.pkce {
+        request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()));
+    }
+    let token = request
         .request_async(&http)
         .await
         .map_err(|e| Error::TokenExchange(token_error(e)))?;
-    Ok(Tokens {
+    let tokens = Tokens {
         access: Secret::new(token.access_token().secret().clone()),
         refresh: token
             .refresh_token()
             .map(|t| Secret::new(t.secret().clone())),
-    })
+    };
+    Ok((tokens, token))
 }
 
 /// For logs: the provider's error code, or what failed on the way. Never a token.
@@ -161,16 +232,27 @@ pub(super) async fn get_json(
     url: &Url,
     access: &Secret,
 ) -> Result<serde_json::Value> {
+    get_json_with(runtime, url, access, &[]).await
+}
+
+/// GET `url` with the access token and these extra headers (Twitch's `Client-Id`), as JSON.
+pub(super) async fn get_json_with(
+    runtime: &Runtime,
+    url: &Url,
+    access: &Secret,
+    headers: &[(&str, &str)],
+) -> Result<serde_json::Value> {
     let failed = |what: String| Error::ProfileFetch(format!("{}: {what}", url.path()));
-    let response = runtime
+    let mut request = runtime
         .http
         .get(url.clone())
         .bearer_auth(access.expose())
         .header(reqwest::header::ACCEPT, "application/json")
-        .timeout(PROVIDER_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| failed(describe(e)))?;
+        .timeout(PROVIDER_TIMEOUT);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.map_err(|e| failed(describe(e)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(failed(format!("status {status}")));

@@ -5,6 +5,7 @@
 //! `connect` user) rather than carrying them signed through the provider, and it only
 //! finishes in the browser that started it (a cookie whose hash the row holds).
 
+mod apis;
 mod callback;
 mod client;
 mod idtoken;

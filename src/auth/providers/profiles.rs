@@ -3,6 +3,14 @@
 
 use serde_json::Value;
 
+mod oauth2;
+#[cfg(test)]
+mod oauth2_tests;
+
+pub use oauth2::{
+    bitbucket, discord, facebook, gitlab, spotify, strava, twitch, windowslive, workos,
+};
+
 /// The account at the provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {

@@ -7,7 +7,7 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_PROVIDER_<NAME>_ENABLED",
         default: "`false`",
-        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...). Latchkey runs GitHub and Google (OpenID Connect) so far; enabling another stops start-up. Enabled without a client id and secret stops start-up too.",
+        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...). Latchkey runs GitHub, Google (OpenID Connect), Bitbucket, Discord, Facebook, GitLab, Spotify, Strava, Twitch, Windows Live (`WINDOWS_LIVE`) and WorkOS so far; enabling another stops start-up. Enabled without a client id and secret stops start-up too.",
     },
     Variable {
         name: "AUTH_PROVIDER_<NAME>_CLIENT_ID",
@@ -22,7 +22,7 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_PROVIDER_<NAME>_SCOPE",
         default: "upstream's per provider",
-        description: "Comma-separated scopes asked for; GitHub's default is `user:email`, Google's `openid,email,profile`.",
+        description: "Comma-separated scopes asked for. Defaults as upstream: GitHub `user:email`; Google `openid,email,profile`; Bitbucket `account`; Discord `identify,email`; Facebook `email`; GitLab `read_user`; Spotify `user-read-email,user-read-private`; Strava `profile:read_all`; Twitch `user:read:email`; Windows Live `wl.basic,wl.emails`; WorkOS none.",
     },
     Variable {
         name: "AUTH_PROVIDER_GITHUB_AUTHORIZATION_URL",
@@ -43,6 +43,21 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
         name: "AUTH_PROVIDER_GOOGLE_AUDIENCE",
         default: "`$AUTH_PROVIDER_GOOGLE_CLIENT_ID`",
         description: "The audience ID tokens given to `POST /signin/idtoken` must name (the client id of the app that got them from Google).",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_WORKOS_DEFAULT_ORGANIZATION",
+        default: "—",
+        description: "Sent as `organization` in every WorkOS authorization URL: the WorkOS organization whose SSO connection signs users in.",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_WORKOS_DEFAULT_CONNECTION",
+        default: "—",
+        description: "Sent as `connection`: a WorkOS connection id. WorkOS wants one selector (organization, connection or domain).",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_WORKOS_DEFAULT_DOMAIN",
+        default: "—",
+        description: "Sent as `domain` (upstream's parameter; WorkOS now prefers `organization`).",
     },
     Variable {
         name: "LATCHKEY_PROVIDER_<NAME>_AUTHORIZATION_URL",

@@ -49,8 +49,8 @@ impl OAuthMock {
         }
     }
 
-    /// Sets what the next flows see (`githubUser`, `githubEmails`, `authorizeError`,
-    /// `tokenClaims`).
+    /// Sets what the next flows see (`githubUser`, `githubEmails`, `profiles` (path ->
+    /// answer), `profileHeaders`, `tokenFields`, `tokenAuth`, `authorizeError`, `tokenClaims`).
     pub async fn control(&self, settings: Value) {
         let res = reqwest::Client::new()
             .post(format!("{}/_control", self.issuer))
@@ -122,6 +122,40 @@ impl OAuthMock {
                 self.issuer.clone(),
             ),
         ]
+    }
+}
+
+impl OAuthMock {
+    /// Variables pointing a plain OAuth 2 provider (`env` is its infix, `WINDOWS_LIVE`) at
+    /// this mock, its profile API at `profile_path` (none for WorkOS, whose profile comes
+    /// with the token).
+    pub fn oauth2_vars(&self, env: &str, profile_path: Option<&str>) -> Vec<(String, String)> {
+        let mut vars = vec![
+            (format!("AUTH_PROVIDER_{env}_ENABLED"), "true".into()),
+            (
+                format!("AUTH_PROVIDER_{env}_CLIENT_ID"),
+                "latchkey-test".into(),
+            ),
+            (
+                format!("AUTH_PROVIDER_{env}_CLIENT_SECRET"),
+                "test-secret".into(),
+            ),
+            (
+                format!("LATCHKEY_PROVIDER_{env}_AUTHORIZATION_URL"),
+                format!("{}/authorize", self.issuer),
+            ),
+            (
+                format!("LATCHKEY_PROVIDER_{env}_TOKEN_URL"),
+                format!("{}/token", self.issuer),
+            ),
+        ];
+        if let Some(path) = profile_path {
+            vars.push((
+                format!("LATCHKEY_PROVIDER_{env}_USERINFO_URL"),
+                format!("{}{path}", self.issuer),
+            ));
+        }
+        vars
     }
 }
 
