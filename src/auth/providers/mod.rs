@@ -5,14 +5,19 @@
 //! `connect` user) rather than carrying them signed through the provider, and it only
 //! finishes in the browser that started it (a cookie whose hash the row holds).
 
+mod apple;
 mod callback;
 mod client;
+mod discovery;
+mod idclaims;
 mod idtoken;
 mod oidc;
+mod oidc_profiles;
 mod profiles;
 
 pub(crate) use callback::sealed_id_token_link;
 pub use callback::{ProviderCallback, ProviderDone};
+pub use discovery::OidcCache;
 pub use idtoken::IdTokenSignIn;
 pub use profiles::Profile;
 
@@ -105,7 +110,7 @@ impl Auth {
             ),
             Protocol::OpenIdConnect => {
                 let nonce = random_token();
-                let start = oidc::authorize(&runtime, provider, &state, &nonce).await;
+                let start = oidc::authorize(&runtime, provider, self.now(), &state, &nonce).await;
                 (start.map_err(fail)?, Some(Secret::new(nonce)))
             }
         };

@@ -7,7 +7,7 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_PROVIDER_<NAME>_ENABLED",
         default: "`false`",
-        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...). Latchkey runs GitHub and Google (OpenID Connect) so far; enabling another stops start-up. Enabled without a client id and secret stops start-up too.",
+        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...). Latchkey runs GitHub, and as OpenID Connect Google, Apple, Azure AD, Entra ID and LinkedIn, so far; enabling another stops start-up. Enabled without a client id and secret stops start-up too.",
     },
     Variable {
         name: "AUTH_PROVIDER_<NAME>_CLIENT_ID",
@@ -17,7 +17,7 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_PROVIDER_<NAME>_CLIENT_SECRET",
         default: "—",
-        description: "The client secret registered at the provider. 🔒",
+        description: "The client secret registered at the provider (not for Apple, whose secret is signed with `AUTH_PROVIDER_APPLE_PRIVATE_KEY`). 🔒",
     },
     Variable {
         name: "AUTH_PROVIDER_<NAME>_SCOPE",
@@ -43,6 +43,36 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
         name: "AUTH_PROVIDER_GOOGLE_AUDIENCE",
         default: "`$AUTH_PROVIDER_GOOGLE_CLIENT_ID`",
         description: "The audience ID tokens given to `POST /signin/idtoken` must name (the client id of the app that got them from Google).",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_APPLE_AUDIENCE",
+        default: "`$AUTH_PROVIDER_APPLE_CLIENT_ID`",
+        description: "The audience Apple ID tokens given to `POST /signin/idtoken` must name (your iOS app's bundle id).",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_APPLE_TEAM_ID",
+        default: "—",
+        description: "Your Apple developer team id: the issuer of the client secret Latchkey signs for each code exchange. Required with Apple.",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_APPLE_KEY_ID",
+        default: "—",
+        description: "The id of the Sign in with Apple key (the `kid` of the client secret). Required with Apple.",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_APPLE_PRIVATE_KEY",
+        default: "—",
+        description: "That key's `.p8` file: the PEM (newlines may be written `\\n`) or the PEM in base64. An EC P-256 private key; anything else stops start-up. Client secrets signed with it live five minutes. 🔒",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_AZUREAD_TENANT",
+        default: "`common`",
+        description: "The Microsoft tenant of Azure AD sign-in: a tenant id, a domain, `common`, `organizations` or `consumers`. With a multi-tenant value each token's issuer must match its own `tid`.",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_ENTRAID_TENANT",
+        default: "`common`",
+        description: "The same for Entra ID.",
     },
     Variable {
         name: "LATCHKEY_PROVIDER_<NAME>_AUTHORIZATION_URL",
