@@ -53,8 +53,8 @@ struct Entry {
     document_until: Timestamp,
     keys: CoreJsonWebKeySet,
     keys_until: Timestamp,
-    /// When the keys were last fetched, for the refetch interval.
-    keys_fetched_at: Timestamp,
+    /// When an unknown `kid` last made us fetch the keys, for the refetch interval.
+    kid_refetched_at: Option<Timestamp>,
 }
 
 impl OidcCache {
@@ -83,29 +83,31 @@ impl OidcCache {
                 (document, now + age)
             }
         };
-        let keys = match entry.as_ref() {
+        let (keys, keys_until) = match entry.as_ref() {
             Some(e) if e.keys_until > now && e.document_until > now => {
-                (e.keys.clone(), e.keys_until, e.keys_fetched_at)
+                (e.keys.clone(), e.keys_until)
             }
             _ => {
                 let (keys, age) = fetch_keys(rt, provider, &document).await?;
-                (keys, now + age, now)
+                (keys, now + age)
             }
         };
-        let metadata = document.clone().set_jwks(keys.0.clone());
+        let metadata = document.clone().set_jwks(keys.clone());
+        let kid_refetched_at = entry.as_ref().and_then(|e| e.kid_refetched_at);
         *entry = Some(Entry {
             document,
             document_until,
-            keys: keys.0,
-            keys_until: keys.1,
-            keys_fetched_at: keys.2,
+            keys,
+            keys_until,
+            kid_refetched_at,
         });
         Ok(metadata)
     }
 
-    /// The metadata again after a token named the key `kid` that the cached set lacks: the
-    /// keys are fetched anew unless they were fetched less than `REFETCH_INTERVAL` ago (then
-    /// the cached set is returned, and the token will fail its signature check).
+    /// The metadata for a token naming the key `kid`. If the cached set lacks it, the keys
+    /// are fetched anew, unless an unknown `kid` already did that less than
+    /// `REFETCH_INTERVAL` ago (then the cached set is returned, and the token will fail its
+    /// signature check).
     pub(super) async fn metadata_with_key(
         &self,
         rt: &Runtime,
@@ -123,7 +125,10 @@ impl OidcCache {
             return Ok(metadata);
         };
         // Another request may have refetched while this one waited for the lock.
-        if has_key(&entry.keys, kid) || now < entry.keys_fetched_at + REFETCH_INTERVAL {
+        let throttled = entry
+            .kid_refetched_at
+            .is_some_and(|at| now < at + REFETCH_INTERVAL);
+        if has_key(&entry.keys, kid) || throttled {
             return Ok(entry.document.clone().set_jwks(entry.keys.clone()));
         }
         tracing::info!(
@@ -132,7 +137,7 @@ impl OidcCache {
             "an ID token names a key we do not hold; fetching the provider's keys again"
         );
         // The time is taken first: a failing provider is not asked again at once either.
-        entry.keys_fetched_at = now;
+        entry.kid_refetched_at = Some(now);
         let (keys, age) = fetch_keys(rt, provider, &entry.document).await?;
         entry.keys = keys;
         entry.keys_until = now + age;
