@@ -20,7 +20,11 @@ pub(super) fn tenant(v: &mut Vars, env: &str) -> String {
     if valid {
         tenant
     } else {
-        v.bad(&name, "expected a tenant id, a domain or common", "common".into())
+        v.bad(
+            &name,
+            "expected a tenant id, a domain or common",
+            "common".into(),
+        )
     }
 }
 
@@ -144,7 +148,10 @@ mod tests {
             let config = providers(&vars).unwrap();
             let apple = config.get("apple").unwrap();
             let signing = apple.apple.as_ref().unwrap();
-            assert_eq!((signing.team_id.as_str(), signing.key_id.as_str()), ("T", "K"));
+            assert_eq!(
+                (signing.team_id.as_str(), signing.key_id.as_str()),
+                ("T", "K")
+            );
             assert_eq!(signing.private_key_pem.expose().trim(), pem.trim());
         }
         let cases: &[(&[(&str, &str)], &str)] = &[
@@ -165,7 +172,10 @@ mod tests {
         ];
         for (vars, expected) in cases {
             let errors = providers(vars).unwrap_err();
-            assert!(errors.iter().any(|e| e.starts_with(expected)), "{expected}: {errors:?}");
+            assert!(
+                errors.iter().any(|e| e.starts_with(expected)),
+                "{expected}: {errors:?}"
+            );
         }
     }
 }

@@ -33,8 +33,14 @@ async fn apple(app: TestApp) -> (OAuthMock, TestApp) {
         ("AUTH_PROVIDER_APPLE_TEAM_ID".into(), "TEAM123456".into()),
         ("AUTH_PROVIDER_APPLE_KEY_ID".into(), "KEY7654321".into()),
         // As it fits in one environment line: newlines written `\n`.
-        ("AUTH_PROVIDER_APPLE_PRIVATE_KEY".into(), private.replace('\n', "\\n")),
-        ("AUTH_PROVIDER_APPLE_AUDIENCE".into(), "com.example.app".into()),
+        (
+            "AUTH_PROVIDER_APPLE_PRIVATE_KEY".into(),
+            private.replace('\n', "\\n"),
+        ),
+        (
+            "AUTH_PROVIDER_APPLE_AUDIENCE".into(),
+            "com.example.app".into(),
+        ),
         ("LATCHKEY_PROVIDER_APPLE_ISSUER".into(), mock.issuer.clone()),
     ];
     mock.control(json!({
@@ -104,16 +110,28 @@ fn apple_post(back: &Url, user: Option<&str>) -> Vec<(String, String)> {
 async fn apple_form_post_is_relayed_through_our_origin(app: TestApp) {
     let (mock, app) = apple(app).await;
     let (to_provider, back, cookie) = authorize(&app, "apple").await;
-    assert_eq!(param(&to_provider, "response_mode").as_deref(), Some("form_post"));
-    assert_eq!(param(&to_provider, "scope").as_deref(), Some("openid name email"));
+    assert_eq!(
+        param(&to_provider, "response_mode").as_deref(),
+        Some("form_post")
+    );
+    assert_eq!(
+        param(&to_provider, "scope").as_deref(),
+        Some("openid name email")
+    );
     let user = r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"x@evil.test"}"#;
 
     // Apple's cross-site POST carries no cookie: the answer is the relay page, no redirect.
     let res = post_callback(&app, &apple_post(&back, Some(user)), None).await;
     assert_eq!(res.status(), 200);
     assert!(res.headers().get("location").is_none());
-    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("script-src 'sha256-") && csp.contains("form-action 'self'"), "{csp}");
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'sha256-") && csp.contains("form-action 'self'"),
+        "{csp}"
+    );
     assert_eq!(res.headers()["cache-control"], "no-store");
     let relayed = hidden_inputs(&res.text().await.unwrap());
     let mut expected = apple_post(&back, Some(user));
@@ -131,14 +149,25 @@ async fn apple_form_post_is_relayed_through_our_origin(app: TestApp) {
     assert!(ended.as_str().starts_with(BACK), "{ended}");
     let signed_in = user_of(&app, &ended).await;
     assert_eq!(signed_in["displayName"], "Ada Lovelace");
-    assert_eq!(signed_in["email"], "ada@privaterelay.test", "from the ID token, not `user`");
+    assert_eq!(
+        signed_in["email"], "ada@privaterelay.test",
+        "from the ID token, not `user`"
+    );
     assert_eq!(signed_in["emailVerified"], true, "Apple's \"true\"");
-    let linked = app.store.user_by_provider("apple", "apple-1").await.unwrap();
-    assert_eq!(linked.unwrap().to_string(), signed_in["id"].as_str().unwrap());
+    let linked = app
+        .store
+        .user_by_provider("apple", "apple-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        linked.unwrap().to_string(),
+        signed_in["id"].as_str().unwrap()
+    );
 
     // A relayed post from a browser without the cookie, or with another browser's: refused,
     // and the flow is spent.
-    mock.control(json!({ "tokenClaims": { "sub": "apple-2" } })).await;
+    mock.control(json!({ "tokenClaims": { "sub": "apple-2" } }))
+        .await;
     let (_, back, cookie) = authorize(&app, "apple").await;
     let mut fields = apple_post(&back, None);
     fields.push(("relayed".to_owned(), "1".to_owned()));
@@ -155,7 +184,13 @@ async fn apple_form_post_is_relayed_through_our_origin(app: TestApp) {
     let res = post_callback(&app, &fields, None).await;
     let ended = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(error_of(&ended), "invalid-state");
-    assert_eq!(app.store.user_by_provider("apple", "apple-2").await.unwrap(), None);
+    assert_eq!(
+        app.store
+            .user_by_provider("apple", "apple-2")
+            .await
+            .unwrap(),
+        None
+    );
 }
 both_backends!(apple_form_post_is_relayed_through_our_origin);
 
@@ -177,7 +212,13 @@ async fn apple_client_secret_is_signed_with_the_teams_key(app: TestApp) {
     let res = post_callback(&app, &fields, Some(&cookie)).await;
     let ended = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(error_of(&ended), "oauth-token-echange-failed");
-    assert_eq!(app.store.user_by_provider("apple", "apple-3").await.unwrap(), None);
+    assert_eq!(
+        app.store
+            .user_by_provider("apple", "apple-3")
+            .await
+            .unwrap(),
+        None
+    );
 }
 both_backends!(apple_client_secret_is_signed_with_the_teams_key);
 
@@ -187,33 +228,63 @@ async fn apple_id_tokens_from_native_apps(app: TestApp) {
         json!({ "sub": sub, "aud": aud, "email": format!("{sub}@privaterelay.test"),
                 "email_verified": "true" })
     };
-    let token = mock.sign(claims("apple-10", "com.example.app"), false).await;
+    let token = mock
+        .sign(claims("apple-10", "com.example.app"), false)
+        .await;
     let res = app
-        .post("/signin/idtoken", &json!({ "provider": "apple", "idToken": token }))
+        .post(
+            "/signin/idtoken",
+            &json!({ "provider": "apple", "idToken": token }),
+        )
         .await;
     assert_eq!(res.status, 200, "{:?}", res.body);
     assert_eq!(res.body["session"]["user"]["emailVerified"], true);
-    let linked = app.store.user_by_provider("apple", "apple-10").await.unwrap();
+    let linked = app
+        .store
+        .user_by_provider("apple", "apple-10")
+        .await
+        .unwrap();
     assert!(linked.is_some());
 
     // The audience is AUTH_PROVIDER_APPLE_AUDIENCE once set, not the web client id.
     let token = mock.sign(claims("apple-11", CLIENT_ID), false).await;
     let res = app
-        .post("/signin/idtoken", &json!({ "provider": "apple", "idToken": token }))
+        .post(
+            "/signin/idtoken",
+            &json!({ "provider": "apple", "idToken": token }),
+        )
         .await;
     assert_eq!((res.status, res.error_code()), (400, "invalid-request"));
-    assert_eq!(app.store.user_by_provider("apple", "apple-11").await.unwrap(), None);
+    assert_eq!(
+        app.store
+            .user_by_provider("apple", "apple-11")
+            .await
+            .unwrap(),
+        None
+    );
 
     // Linking to a signed-in user.
     let body = json!({ "email": "ida.apple@example.test", "password": "correct horse battery" });
     let res = app.post("/signup/email-password", &body).await;
-    let access = res.body["session"]["accessToken"].as_str().unwrap().to_owned();
-    let ida = res.body["session"]["user"]["id"].as_str().unwrap().to_owned();
-    let token = mock.sign(claims("apple-12", "com.example.app"), false).await;
+    let access = res.body["session"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ida = res.body["session"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = mock
+        .sign(claims("apple-12", "com.example.app"), false)
+        .await;
     let body = json!({ "provider": "apple", "idToken": token });
     let res = app.post_bearer("/link/idtoken", &access, &body).await;
     assert_eq!(res.status, 200, "{:?}", res.body);
-    let linked = app.store.user_by_provider("apple", "apple-12").await.unwrap();
+    let linked = app
+        .store
+        .user_by_provider("apple", "apple-12")
+        .await
+        .unwrap();
     assert_eq!(linked.unwrap().to_string(), ida);
 }
 both_backends!(apple_id_tokens_from_native_apps);

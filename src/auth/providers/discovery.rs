@@ -236,7 +236,12 @@ pub(super) fn cache_age(headers: &HeaderMap) -> Duration {
     }
     directives
         .iter()
-        .find_map(|d| d.strip_prefix("max-age=")?.trim_matches('"').parse::<u64>().ok())
+        .find_map(|d| {
+            d.strip_prefix("max-age=")?
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+        })
         .map_or(DEFAULT_AGE, |secs| {
             Duration::from_secs(secs).clamp(MIN_AGE, MAX_AGE)
         })
@@ -262,7 +267,10 @@ mod tests {
     fn cache_ages_follow_max_age_within_bounds() {
         let cases: &[(&[&str], u64)] = &[
             (&[], 3600),
-            (&["public, max-age=19845, must-revalidate, no-transform"], 19845),
+            (
+                &["public, max-age=19845, must-revalidate, no-transform"],
+                19845,
+            ),
             (&["max-age=5"], 60),
             (&["max-age=0"], 60),
             (&["max-age=99999999"], 86400),
@@ -274,9 +282,13 @@ mod tests {
         for (values, secs) in cases {
             let mut headers = HeaderMap::new();
             for v in *values {
-                headers.append(CACHE_CONTROL, HeaderValue::from_static(*v));
+                headers.append(CACHE_CONTROL, HeaderValue::from_static(v));
             }
-            assert_eq!(cache_age(&headers), Duration::from_secs(*secs), "{values:?}");
+            assert_eq!(
+                cache_age(&headers),
+                Duration::from_secs(*secs),
+                "{values:?}"
+            );
         }
     }
 

@@ -52,9 +52,7 @@ pub(super) async fn checked_claims(
     nonce: impl NonceVerifier,
 ) -> Result<Claims> {
     let refused = |what: String| Error::TokenExchange(format!("ID token refused: {what}"));
-    let parsed: IdToken = token
-        .parse()
-        .map_err(|_| refused("not a JWT".to_owned()))?;
+    let parsed: IdToken = token.parse().map_err(|_| refused("not a JWT".to_owned()))?;
     let kid = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid);
     let metadata = match &kid {
         Some(kid) => {

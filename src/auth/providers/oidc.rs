@@ -135,8 +135,8 @@ pub(super) async fn exchange(
         .ok_or_else(|| Error::TokenExchange("no ID token in the answer".into()))?
         .to_string();
     let expected = Nonce::new(nonce.expose().to_owned());
-    let claims = checked_claims(rt, provider, now, &id_token, &provider.client_id, &expected)
-        .await?;
+    let claims =
+        checked_claims(rt, provider, now, &id_token, &provider.client_id, &expected).await?;
     let profile = oidc_profiles::profile(provider.spec.name, &claims)
         .map_err(|e| Error::TokenExchange(e.to_owned()))?;
     let tokens = Tokens {

@@ -73,8 +73,10 @@ fn microsoft(claims: &Claims, by_object_id: bool) -> Result<Profile, &'static st
 pub(crate) fn apple_name(user: &str) -> Option<String> {
     let value: Value = serde_json::from_str(user).ok()?;
     let part = |key: &str| {
-        value["name"][key]
-            .as_str()
+        value
+            .get("name")
+            .and_then(|n| n.get(key))
+            .and_then(Value::as_str)
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
@@ -108,9 +110,22 @@ mod tests {
     #[test]
     fn microsoft_emails_are_verified_only_with_a_verified_domain() {
         // (name, provider, claims, id, verified)
-        let cases: &[(&str, &str, Value, Result<&str, &str>, bool)] = &[
+        type Case = (
+            &'static str,
+            &'static str,
+            Value,
+            Result<&'static str, &'static str>,
+            bool,
+        );
+        let cases: &[Case] = &[
             ("entraid: sub", "entraid", json!({}), Ok("s-1"), false),
-            ("azuread: oid", "azuread", json!({"oid": "o-1"}), Ok("o-1"), false),
+            (
+                "azuread: oid",
+                "azuread",
+                json!({"oid": "o-1"}),
+                Ok("o-1"),
+                false,
+            ),
             (
                 "azuread without oid",
                 "azuread",
@@ -118,9 +133,27 @@ mod tests {
                 Err("no oid claim in the ID token"),
                 false,
             ),
-            ("edov true", "entraid", json!({"xms_edov": true}), Ok("s-1"), true),
-            ("edov \"1\"", "entraid", json!({"xms_edov": "1"}), Ok("s-1"), true),
-            ("edov false", "entraid", json!({"xms_edov": false}), Ok("s-1"), false),
+            (
+                "edov true",
+                "entraid",
+                json!({"xms_edov": true}),
+                Ok("s-1"),
+                true,
+            ),
+            (
+                "edov \"1\"",
+                "entraid",
+                json!({"xms_edov": "1"}),
+                Ok("s-1"),
+                true,
+            ),
+            (
+                "edov false",
+                "entraid",
+                json!({"xms_edov": false}),
+                Ok("s-1"),
+                false,
+            ),
             (
                 "email_verified is not Microsoft's to say",
                 "entraid",
@@ -161,9 +194,15 @@ mod tests {
     #[test]
     fn apple_names_from_the_user_field() {
         let cases = [
-            (r#"{"name":{"firstName":"Ada","lastName":"Lovelace"}}"#, Some("Ada Lovelace")),
+            (
+                r#"{"name":{"firstName":"Ada","lastName":"Lovelace"}}"#,
+                Some("Ada Lovelace"),
+            ),
             (r#"{"name":{"firstName":" Ada "}}"#, Some("Ada")),
-            (r#"{"name":{"lastName":"Lovelace"},"email":"x@y"}"#, Some("Lovelace")),
+            (
+                r#"{"name":{"lastName":"Lovelace"},"email":"x@y"}"#,
+                Some("Lovelace"),
+            ),
             (r#"{"name":{}}"#, None),
             (r#"{"email":"x@y"}"#, None),
             ("not json", None),

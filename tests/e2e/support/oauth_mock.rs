@@ -177,8 +177,14 @@ impl OAuthMock {
     pub fn oidc_vars(&self, env: &str, path: &str) -> Vec<(String, String)> {
         vec![
             (format!("AUTH_PROVIDER_{env}_ENABLED"), "true".into()),
-            (format!("AUTH_PROVIDER_{env}_CLIENT_ID"), "latchkey-test".into()),
-            (format!("AUTH_PROVIDER_{env}_CLIENT_SECRET"), "test-secret".into()),
+            (
+                format!("AUTH_PROVIDER_{env}_CLIENT_ID"),
+                "latchkey-test".into(),
+            ),
+            (
+                format!("AUTH_PROVIDER_{env}_CLIENT_SECRET"),
+                "test-secret".into(),
+            ),
             (
                 format!("LATCHKEY_PROVIDER_{env}_ISSUER"),
                 format!("{}{path}", self.issuer),
