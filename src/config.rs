@@ -18,6 +18,7 @@ mod mail;
 mod outgoing;
 mod password;
 pub mod providers;
+mod providers_oidc;
 mod ratelimit;
 pub mod reference;
 mod sms;
@@ -612,6 +613,12 @@ pub const VARIABLES: &[&str] = &[
     "AUTH_PROVIDER_WORKOS_DEFAULT_ORGANIZATION",
     "AUTH_PROVIDER_WORKOS_DEFAULT_CONNECTION",
     "AUTH_PROVIDER_WORKOS_DEFAULT_DOMAIN",
+    "AUTH_PROVIDER_APPLE_AUDIENCE",
+    "AUTH_PROVIDER_APPLE_TEAM_ID",
+    "AUTH_PROVIDER_APPLE_KEY_ID",
+    "AUTH_PROVIDER_APPLE_PRIVATE_KEY",
+    "AUTH_PROVIDER_AZUREAD_TENANT",
+    "AUTH_PROVIDER_ENTRAID_TENANT",
 ];
 
 /// Whether Latchkey reads this variable: one of `VARIABLES`, or a per-provider one

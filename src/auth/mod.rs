@@ -89,6 +89,8 @@ pub struct Runtime {
     /// A bcrypt hash at the configured cost that no password matches in practice: unknown
     /// accounts are verified against it, so they take as long as known ones.
     pub dummy_password_hash: String,
+    /// OpenID providers' discovery documents and keys, kept as long as they say.
+    pub oidc_cache: providers::OidcCache,
 }
 
 pub struct Auth {
@@ -340,6 +342,7 @@ fn build_runtime(
         composer,
         sms,
         dummy_password_hash,
+        oidc_cache: providers::OidcCache::default(),
     })
 }
 

@@ -87,18 +87,18 @@ const MICROSOFT: &[&str] = &["email", "profile", "openid", "offline_access"];
 
 /// The 16 providers of Nhost, alphabetically; scopes and endpoints as upstream's.
 pub const PROVIDERS: &[ProviderSpec] = &[
-    oidc(
+    supported(oidc(
         "apple",
         "APPLE",
         &["name", "email"],
         "https://appleid.apple.com",
-    ),
-    oidc(
+    )),
+    supported(oidc(
         "azuread",
         "AZUREAD",
         MICROSOFT,
         "https://login.microsoftonline.com/{tenant}/v2.0",
-    ),
+    )),
     supported(oauth2(
         "bitbucket",
         "BITBUCKET",
@@ -119,12 +119,12 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://discord.com/api/users/@me",
         ],
     )),
-    oidc(
+    supported(oidc(
         "entraid",
         "ENTRAID",
         MICROSOFT,
         "https://login.microsoftonline.com/{tenant}/v2.0",
-    ),
+    )),
     supported(oauth2(
         "facebook",
         "FACEBOOK",
@@ -161,12 +161,12 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         &["openid", "email", "profile"],
         "https://accounts.google.com",
     )),
-    oidc(
+    supported(oidc(
         "linkedin",
         "LINKEDIN",
         &["openid", "profile", "email"],
         "https://www.linkedin.com/oauth",
-    ),
+    )),
     supported(oauth2(
         "spotify",
         "SPOTIFY",
@@ -274,6 +274,20 @@ pub struct ProviderConfig {
     /// Extra parameters of every authorization URL: WorkOS's `organization`, `connection`
     /// and `domain` from `AUTH_PROVIDER_WORKOS_DEFAULT_*`.
     pub authorize_params: Vec<(&'static str, String)>,
+    /// `AUTH_PROVIDER_{AZUREAD,ENTRAID}_TENANT`: Microsoft's tenant, `common` by default.
+    /// Set for those two only; a discovered issuer may then carry `{tenantid}`.
+    pub tenant: Option<String>,
+    /// Apple: the key its client secrets are signed with (it has no fixed secret).
+    pub apple: Option<AppleKey>,
+}
+
+/// `AUTH_PROVIDER_APPLE_{TEAM_ID,KEY_ID,PRIVATE_KEY}`.
+#[derive(Debug, Clone)]
+pub struct AppleKey {
+    pub team_id: String,
+    pub key_id: String,
+    /// An EC P-256 private key, PEM (checked at start-up).
+    pub private_key_pem: Secret,
 }
 
 /// WorkOS's variables and the authorization parameters they become (upstream's names).
@@ -317,7 +331,20 @@ pub(super) fn providers_settings(v: &mut Vars) -> ProvidersConfig {
             continue;
         }
         let client_id = v.get(&var("CLIENT_ID")).map(str::to_owned);
-        let client_secret = v.get(&var("CLIENT_SECRET")).map(Secret::new);
+        let mut client_secret = v.get(&var("CLIENT_SECRET")).map(Secret::new);
+        // Apple signs a client secret per exchange with its key instead.
+        let apple = match spec.name {
+            "apple" => match super::providers_oidc::apple_key(v) {
+                Some(key) => {
+                    client_secret = Some(Secret::new(""));
+                    Some(key)
+                }
+                None => continue,
+            },
+            _ => None,
+        };
+        let tenant = matches!(spec.name, "azuread" | "entraid")
+            .then(|| super::providers_oidc::tenant(v, spec.env));
         let (Some(client_id), Some(client_secret)) = (client_id, client_secret) else {
             v.errors.push(format!(
                 "{}: the {} provider needs {} and {}",
@@ -355,7 +382,13 @@ pub(super) fn providers_settings(v: &mut Vars) -> ProvidersConfig {
         };
         let issuer = match spec.protocol {
             Protocol::OAuth2 => None,
-            Protocol::OpenIdConnect => endpoint(v, "ISSUER", spec.issuer),
+            Protocol::OpenIdConnect => {
+                let issuer = match &tenant {
+                    Some(tenant) => spec.issuer.replace("{tenant}", tenant),
+                    None => spec.issuer.to_owned(),
+                };
+                endpoint(v, "ISSUER", &issuer)
+            }
         };
         enabled.push(ProviderConfig {
             spec,
@@ -369,6 +402,8 @@ pub(super) fn providers_settings(v: &mut Vars) -> ProvidersConfig {
             issuer,
             audience: v.get(&var("AUDIENCE")).map(str::to_owned),
             authorize_params: authorize_params(v, spec),
+            tenant,
+            apple,
         });
     }
     ProvidersConfig { enabled }

@@ -8,6 +8,7 @@ mod dto;
 mod elevate;
 pub mod error;
 mod extract;
+mod form_post;
 mod graphql;
 mod idtoken;
 mod keys;

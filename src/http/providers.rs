@@ -74,6 +74,22 @@ pub struct CallbackParams {
     error: Option<String>,
     error_description: Option<String>,
     error_uri: Option<String>,
+    /// Apple's `user` (JSON with the name, first sign-in only).
+    user: Option<String>,
+}
+
+impl CallbackParams {
+    /// The fields by their wire names, for the form-post relay page.
+    pub(super) fn fields(&self) -> [(&'static str, Option<&str>); 6] {
+        [
+            ("state", self.state.as_deref()),
+            ("code", self.code.as_deref()),
+            ("error", self.error.as_deref()),
+            ("error_description", self.error_description.as_deref()),
+            ("error_uri", self.error_uri.as_deref()),
+            ("user", self.user.as_deref()),
+        ]
+    }
 }
 
 /// GET /signin/provider/{provider}/callback: 302 to the flow's `redirectTo` with
@@ -89,18 +105,18 @@ pub async fn callback(
 }
 
 /// POST /signin/provider/{provider}/callback: the same, for providers that post the result
-/// (Apple's `response_mode=form_post`).
+/// (Apple's `response_mode=form_post`); see `form_post.rs` for the browser binding.
 pub async fn callback_post(
-    State(app): State<AppState>,
-    Client(ctx): Client,
-    Path(provider): Path<String>,
+    state: State<AppState>,
+    client: Client,
+    path: Path<String>,
     headers: HeaderMap,
-    Form(params): Form<CallbackParams>,
-) -> Result<Found, RedirectError> {
-    finish(app, ctx, provider, params, &headers).await
+    form: Form<super::form_post::PostedCallback>,
+) -> Result<Response, RedirectError> {
+    super::form_post::callback(state, client, path, headers, form).await
 }
 
-async fn finish(
+pub(super) async fn finish(
     app: AppState,
     ctx: crate::model::RequestContext,
     provider: String,
@@ -115,6 +131,7 @@ async fn finish(
         error_description: params.error_description,
         error_uri: params.error_uri,
         browser_binding: read_cookie(headers, cookie_name(secure)),
+        apple_user: params.user,
     };
     let done = app
         .auth

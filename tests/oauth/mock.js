@@ -10,6 +10,7 @@
 // Prints one line, {"issuer": "http://127.0.0.1:<port>"}, once it listens.
 'use strict';
 
+const crypto = require('node:crypto');
 const { OAuth2Issuer, OAuth2Server } = require('oauth2-mock-server');
 
 const CLIENT_ID = process.env.MOCK_CLIENT_ID || 'latchkey-test';
@@ -40,7 +41,14 @@ let control = {
     name: 'Ada Lovelace',
     picture: 'https://avatars.test/ada',
   },
+  // When set, the `Cache-Control` of discovery documents and the JWKS.
+  cacheControl: null,
+  // Apple: when set ({publicKeyPem, teamId, keyId, clientId}), the token endpoint wants a
+  // client_secret that is an ES256 JWT of this key (as Apple does), not the fixed secret.
+  appleClientSecret: null,
 };
+// Requests per path (discovery documents, /jwks, /token, ...), reported by /_control.
+const requests = {};
 // code -> what /authorize saw, for the checks at /token.
 const codes = new Map();
 const accessTokens = new Set();
@@ -98,7 +106,12 @@ async function main() {
     }
     const clientId = id || req.body.client_id;
     const clientSecret = secret || req.body.client_secret;
-    if (clientId !== CLIENT_ID || clientSecret !== CLIENT_SECRET) return fail('bad client');
+    if (control.appleClientSecret) {
+      const why = appleSecretProblem(control.appleClientSecret, clientId, clientSecret);
+      if (why) return fail(`bad client: ${why}`);
+    } else if (clientId !== CLIENT_ID || clientSecret !== CLIENT_SECRET) {
+      return fail('bad client');
+    }
     accessTokens.add(response.body.access_token);
     for (const [k, v] of Object.entries(control.tokenFields || {})) {
       if (v === null) delete response.body[k];
@@ -135,6 +148,7 @@ async function main() {
     const issuer = req.body.stray ? stray : server.issuer;
     stray.url = server.issuer.url;
     const token = await issuer.buildToken({
+      kid: req.body.kid,
       scopesOrTransform: (_header, payload) => Object.assign(payload, req.body.claims || {}),
       expiresIn: 3600,
     });
@@ -142,13 +156,77 @@ async function main() {
   });
   app.post('/_control', (req, res) => {
     control = { ...control, ...req.body };
-    json(res, 200, control);
+    json(res, 200, { ...control, requests });
+  });
+  // Adds a signing key to the published JWKS (a provider rotating its keys); tokens name it
+  // with /_sign's `kid`.
+  app.post('/_rotate', async (req, res) => {
+    const key = await server.issuer.keys.generate('RS256', { kid: req.body.kid });
+    json(res, 200, { kid: key.kid });
+  });
+  // Discovery under a path: `<prefix>/.well-known/openid-configuration` names the issuer
+  // `<url>/<prefix>`, except Microsoft's multi-tenant `common|organizations|consumers/v2.0`,
+  // which name it `<url>/{tenantid}/v2.0` as Microsoft does.
+  app.get(/^\/(.+)\/\.well-known\/openid-configuration$/, (req, res) => {
+    const url = server.issuer.url;
+    const prefix = req.params[0].replace(/^(common|organizations|consumers)\/v2\.0$/, '{tenantid}/v2.0');
+    json(res, 200, {
+      issuer: `${url}/${prefix}`,
+      authorization_endpoint: `${url}/authorize`,
+      token_endpoint: `${url}/token`,
+      userinfo_endpoint: `${url}/userinfo`,
+      jwks_uri: `${url}/jwks`,
+      response_types_supported: ['code'],
+      subject_types_supported: ['public', 'pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+    });
   });
 
-  await server.start(0, '127.0.0.1');
-  // The mock names itself `localhost`; the address it listens on is clearer and resolves one way.
-  server.issuer.url = `http://127.0.0.1:${server.address().port}`;
+  // Our own listener in front of the mock's handler: it counts, and sets the caching header
+  // the mock does not.
+  const http = require('node:http').createServer((req, res) => {
+    const path = req.url.split('?')[0];
+    requests[path] = (requests[path] || 0) + 1;
+    if (control.cacheControl && /(openid-configuration|\/jwks)$/.test(path)) {
+      res.setHeader('Cache-Control', control.cacheControl);
+    }
+    app(req, res);
+  });
+  await new Promise((resolve, reject) => http.listen(0, '127.0.0.1').on('listening', resolve).on('error', reject));
+  server.issuer.url = `http://127.0.0.1:${http.address().port}`;
   process.stdout.write(JSON.stringify({ issuer: server.issuer.url }) + '\n');
+}
+
+// Why Apple would refuse `secret` as the client secret of `clientId`, or null: an ES256 JWT
+// by the test's key (`kid`), from the team, about the client, for the issuer, short-lived.
+function appleSecretProblem(expected, clientId, secret) {
+  if (clientId !== expected.clientId) return 'client_id';
+  const parts = (secret || '').split('.');
+  if (parts.length !== 3) return 'not a JWT';
+  const [h, p, sig] = parts;
+  let header, payload;
+  try {
+    header = JSON.parse(Buffer.from(h, 'base64url'));
+    payload = JSON.parse(Buffer.from(p, 'base64url'));
+  } catch (e) {
+    return 'unreadable JWT';
+  }
+  if (header.alg !== 'ES256' || header.kid !== expected.keyId) return 'header';
+  const ok = crypto.verify(
+    'sha256',
+    Buffer.from(`${h}.${p}`),
+    { key: expected.publicKeyPem, dsaEncoding: 'ieee-p1363' },
+    Buffer.from(sig, 'base64url'),
+  );
+  if (!ok) return 'signature';
+  const now = Math.floor(Date.now() / 1000);
+  if (payload.iss !== expected.teamId || payload.sub !== expected.clientId) return 'iss/sub';
+  if (payload.aud !== expected.audience) return 'aud';
+  if (!(payload.exp > now && payload.iat <= now + 60 && payload.exp - payload.iat <= 15777000)) {
+    return 'lifetime';
+  }
+  return null;
 }
 
 main().catch((e) => {

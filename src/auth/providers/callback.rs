@@ -25,6 +25,8 @@ pub struct ProviderCallback {
     pub error_description: Option<String>,
     pub error_uri: Option<String>,
     pub browser_binding: Option<String>,
+    /// Apple's `user` form field (JSON, first sign-in only): the name, nothing else taken.
+    pub apple_user: Option<String>,
 }
 
 /// Where the flow ends: its `redirectTo`, with the new session's refresh token unless the
@@ -119,9 +121,18 @@ impl Auth {
                     .nonce
                     .as_ref()
                     .ok_or_else(|| fail(Error::InvalidState))?;
-                oidc::exchange(&runtime, provider, &code, &flow.pkce_verifier, nonce)
-                    .await
-                    .map_err(fail)?
+                let now = self.now();
+                let (tokens, mut profile) =
+                    oidc::exchange(&runtime, provider, now, &code, &flow.pkce_verifier, nonce)
+                        .await
+                        .map_err(fail)?;
+                if provider.spec.name == "apple" && profile.name.is_none() {
+                    profile.name = callback
+                        .apple_user
+                        .as_deref()
+                        .and_then(super::oidc_profiles::apple_name);
+                }
+                (tokens, profile)
             }
         };
         let link = sealed_link(&runtime, provider, &profile, &tokens).map_err(fail)?;

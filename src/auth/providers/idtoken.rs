@@ -37,9 +37,14 @@ impl Auth {
             .get(&request.provider)
             .ok_or(Error::EndpointDisabled)?;
         checked_redirect(&rt.config, request.options.redirect_to.clone())?;
-        let profile =
-            oidc::verify_id_token(&rt, provider, &request.id_token, request.nonce.as_deref())
-                .await?;
+        let profile = oidc::verify_id_token(
+            &rt,
+            provider,
+            self.now(),
+            &request.id_token,
+            request.nonce.as_deref(),
+        )
+        .await?;
         let link = sealed_id_token_link(&rt, provider, &profile, &request.id_token)?;
         self.provider_session(ctx, &rt, provider, &profile, link, &request.options)
             .await
@@ -67,7 +72,7 @@ impl Auth {
             .providers
             .get(provider)
             .ok_or(Error::EndpointDisabled)?;
-        let profile = oidc::verify_id_token(&rt, provider, id_token, nonce).await?;
+        let profile = oidc::verify_id_token(&rt, provider, self.now(), id_token, nonce).await?;
         let link = sealed_id_token_link(&rt, provider, &profile, id_token)?;
         self.connect_provider(ctx, user.id, &link).await
     }

@@ -6,14 +6,19 @@
 //! finishes in the browser that started it (a cookie whose hash the row holds).
 
 mod apis;
+mod apple;
 mod callback;
 mod client;
+mod discovery;
+mod idclaims;
 mod idtoken;
 mod oidc;
+mod oidc_profiles;
 mod profiles;
 
 pub(crate) use callback::sealed_id_token_link;
 pub use callback::{ProviderCallback, ProviderDone};
+pub use discovery::OidcCache;
 pub use idtoken::IdTokenSignIn;
 pub use profiles::Profile;
 
@@ -106,7 +111,7 @@ impl Auth {
             ),
             Protocol::OpenIdConnect => {
                 let nonce = random_token();
-                let start = oidc::authorize(&runtime, provider, &state, &nonce).await;
+                let start = oidc::authorize(&runtime, provider, self.now(), &state, &nonce).await;
                 (start.map_err(fail)?, Some(Secret::new(nonce)))
             }
         };

@@ -1,63 +1,25 @@
-//! OpenID Connect providers (Google so far) with the `openidconnect` crate: discovery from the
-//! issuer, the authorization URL with a nonce and PKCE, and the code exchanged for an ID token
-//! whose signature (the provider's JWKS), issuer, audience, expiry and nonce are checked.
+//! OpenID Connect providers (Google, Microsoft's Azure AD and Entra ID, LinkedIn, Apple) with
+//! the `openidconnect` crate: the provider's metadata and keys (cached, `discovery.rs`), the
+//! authorization URL with a nonce and PKCE, and the code exchanged for an ID token whose
+//! signature, issuer, audience, expiry and nonce are checked (`idclaims.rs`).
 
-use openidconnect::OAuth2TokenResponse;
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenClaims, CoreIdTokenVerifier,
-    CoreJsonWebKeySet, CoreProviderMetadata,
-};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, JsonWebKeySetUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
     RedirectUrl, Scope, TokenResponse,
 };
 use sha2::{Digest, Sha256};
-use url::Url;
 
 use super::callback_url;
 use super::client::{Authorize, Outgoing, Tokens, token_error};
+use super::idclaims::checked_claims;
+use super::oidc_profiles;
 use super::profiles::Profile;
 use crate::auth::Runtime;
 use crate::auth::error::{Error, Result};
 use crate::config::ProviderConfig;
-use crate::model::Secret;
-
-/// The provider's metadata and keys, discovered from its issuer. (Asked on each flow's start
-/// and callback for now; a cache honouring `Cache-Control` is part of issue 19's ID-token work.)
-async fn discover(rt: &Runtime, provider: &ProviderConfig) -> Result<CoreProviderMetadata> {
-    let failed =
-        |what: String| Error::Internal(format!("{} discovery: {what}", provider.spec.name));
-    let issuer = provider
-        .issuer
-        .as_ref()
-        .ok_or_else(|| failed("no issuer".into()))?;
-    let http = Outgoing(&rt.http);
-    let mut metadata = CoreProviderMetadata::discover_async(
-        IssuerUrl::new(issuer_text(issuer)).map_err(|e| failed(e.to_string()))?,
-        &http,
-    )
-    .await
-    .map_err(|e| failed(e.to_string()))?;
-    if let Some(jwks_url) = &provider.jwks_url {
-        let url = JsonWebKeySetUrl::from_url(jwks_url.clone());
-        let keys = CoreJsonWebKeySet::fetch_async(&url, &http)
-            .await
-            .map_err(|e| failed(format!("JWKS: {e}")))?;
-        metadata = metadata.set_jwks(keys);
-    }
-    Ok(metadata)
-}
-
-/// The issuer as written: `Url` adds a `/` to a bare origin, which the ID token's `iss` and
-/// the discovery document do not have.
-fn issuer_text(issuer: &Url) -> String {
-    if issuer.path() == "/" && issuer.query().is_none() {
-        issuer.as_str().trim_end_matches('/').to_owned()
-    } else {
-        issuer.as_str().to_owned()
-    }
-}
+use crate::model::{Secret, Timestamp};
 
 /// The client `from_provider_metadata` builds: authorization URL set, token and userinfo
 /// URLs as discovered.
@@ -70,17 +32,33 @@ type Oidc = CoreClient<
     EndpointMaybeSet,
 >;
 
-fn client(rt: &Runtime, provider: &ProviderConfig, metadata: CoreProviderMetadata) -> Result<Oidc> {
+/// The client secret for the code exchange. Apple has no fixed one: each exchange signs a
+/// fresh short-lived JWT with the team's key.
+fn client_secret(provider: &ProviderConfig, now: Timestamp) -> Result<String> {
+    match &provider.apple {
+        Some(key) => super::apple::client_secret(provider, key, now),
+        None => Ok(provider.client_secret.expose().to_owned()),
+    }
+}
+
+fn client(
+    rt: &Runtime,
+    provider: &ProviderConfig,
+    metadata: CoreProviderMetadata,
+    secret: String,
+) -> Result<Oidc> {
     let redirect = RedirectUrl::new(callback_url(&rt.config.server_url, provider))
         .map_err(|e| Error::Internal(format!("callback URL: {e}")))?;
     let mut client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(provider.client_id.clone()),
-        Some(ClientSecret::new(
-            provider.client_secret.expose().to_owned(),
-        )),
+        Some(ClientSecret::new(secret)),
     )
     .set_redirect_uri(redirect);
+    // Apple and LinkedIn take the client credentials in the form body only.
+    if matches!(provider.spec.name, "apple" | "linkedin") {
+        client = client.set_auth_type(AuthType::RequestBody);
+    }
     if let Some(url) = &provider.authorization_url {
         client = client.set_auth_uri(openidconnect::AuthUrl::from_url(url.clone()));
     }
@@ -91,13 +69,16 @@ fn client(rt: &Runtime, provider: &ProviderConfig, metadata: CoreProviderMetadat
 pub(super) async fn authorize(
     rt: &Runtime,
     provider: &ProviderConfig,
+    now: Timestamp,
     state: &str,
     nonce: &str,
 ) -> Result<Authorize> {
-    let client = client(rt, provider, discover(rt, provider).await?)?;
+    let metadata = rt.oidc_cache.metadata(rt, provider, now).await?;
+    // The URL does not carry the secret (so Apple's need not be signed for it).
+    let client = client(rt, provider, metadata, String::new())?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (state, nonce) = (state.to_owned(), nonce.to_owned());
-    let (url, _, _) = client
+    let mut request = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
             move || CsrfToken::new(state),
@@ -112,8 +93,17 @@ pub(super) async fn authorize(
                 .cloned()
                 .map(Scope::new),
         )
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    // Apple posts the answer (it must, once `name` or `email` is asked for): see
+    // `http::providers::callback_post` for how the browser binding survives that.
+    if provider.spec.name == "apple" {
+        request = request.add_extra_param("response_mode", "form_post");
+    }
+    // As upstream: a browser signed in to several Microsoft accounts is asked which one.
+    if provider.spec.name == "azuread" {
+        request = request.add_extra_param("prompt", "select_account");
+    }
+    let (url, _, _) = request.url();
     Ok(Authorize {
         url,
         pkce_verifier: Secret::new(verifier.secret().clone()),
@@ -125,11 +115,13 @@ pub(super) async fn authorize(
 pub(super) async fn exchange(
     rt: &Runtime,
     provider: &ProviderConfig,
+    now: Timestamp,
     code: &str,
     verifier: &Secret,
     nonce: &Secret,
 ) -> Result<(Tokens, Profile)> {
-    let client = client(rt, provider, discover(rt, provider).await?)?;
+    let metadata = rt.oidc_cache.metadata(rt, provider, now).await?;
+    let client = client(rt, provider, metadata, client_secret(provider, now)?)?;
     let http = Outgoing(&rt.http);
     let response = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -140,14 +132,13 @@ pub(super) async fn exchange(
         .map_err(|e| Error::TokenExchange(token_error(e)))?;
     let id_token = response
         .id_token()
-        .ok_or_else(|| Error::TokenExchange("no ID token in the answer".into()))?;
-    let claims = id_token
-        .claims(
-            &client.id_token_verifier(),
-            &Nonce::new(nonce.expose().to_owned()),
-        )
-        .map_err(|e| Error::TokenExchange(format!("ID token refused: {e}")))?;
-    let profile = profile_of(claims);
+        .ok_or_else(|| Error::TokenExchange("no ID token in the answer".into()))?
+        .to_string();
+    let expected = Nonce::new(nonce.expose().to_owned());
+    let claims =
+        checked_claims(rt, provider, now, &id_token, &provider.client_id, &expected).await?;
+    let profile = oidc_profiles::profile(provider.spec.name, &claims)
+        .map_err(|e| Error::TokenExchange(e.to_owned()))?;
     let tokens = Tokens {
         access: Secret::new(response.access_token().secret().clone()),
         refresh: response
@@ -155,24 +146,6 @@ pub(super) async fn exchange(
             .map(|t| Secret::new(t.secret().clone())),
     };
     Ok((tokens, profile))
-}
-
-/// The account an ID token's checked claims describe.
-fn profile_of(claims: &CoreIdTokenClaims) -> Profile {
-    let email = claims.email().map(|e| e.as_str().to_lowercase());
-    Profile {
-        id: claims.subject().as_str().to_owned(),
-        email_verified: email.is_some() && claims.email_verified() == Some(true),
-        email,
-        name: claims
-            .name()
-            .and_then(|n| n.get(None))
-            .map(|n| n.as_str().to_owned()),
-        avatar_url: claims
-            .picture()
-            .and_then(|p| p.get(None))
-            .map(|p| p.as_str().to_owned()),
-    }
 }
 
 /// `POST /signin/idtoken`: an ID token the app got from the provider itself (a native
@@ -184,22 +157,14 @@ fn profile_of(claims: &CoreIdTokenClaims) -> Profile {
 pub(super) async fn verify_id_token(
     rt: &Runtime,
     provider: &ProviderConfig,
+    now: Timestamp,
     id_token: &str,
     nonce: Option<&str>,
 ) -> Result<Profile> {
-    let metadata = discover(rt, provider).await?;
     let audience = provider
         .audience
         .clone()
         .unwrap_or_else(|| provider.client_id.clone());
-    let verifier = CoreIdTokenVerifier::new_public_client(
-        ClientId::new(audience),
-        metadata.issuer().clone(),
-        metadata.jwks().clone(),
-    );
-    let token: CoreIdToken = id_token
-        .parse()
-        .map_err(|_| Error::InvalidRequest("idToken is not a JWT"))?;
     let expected = nonce.map(|n| hex::encode(Sha256::digest(n.as_bytes())));
     let check_nonce = move |claim: Option<&Nonce>| match (&expected, claim) {
         (None, _) => Ok(()),
@@ -208,9 +173,15 @@ pub(super) async fn verify_id_token(
         }
         (Some(_), _) => Err("nonce".to_owned()),
     };
-    let claims = token.claims(&verifier, check_nonce).map_err(|e| {
-        tracing::debug!(error = %e, "ID token refused");
-        Error::InvalidRequest("idToken refused")
-    })?;
-    Ok(profile_of(claims))
+    let claims = checked_claims(rt, provider, now, id_token, &audience, check_nonce)
+        .await
+        .map_err(|e| match e {
+            Error::TokenExchange(why) => {
+                tracing::debug!(error = %why, "ID token refused");
+                Error::InvalidRequest("idToken refused")
+            }
+            other => other,
+        })?;
+    oidc_profiles::profile(provider.spec.name, &claims)
+        .map_err(|_| Error::InvalidRequest("idToken refused"))
 }

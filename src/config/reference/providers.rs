@@ -7,7 +7,7 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_PROVIDER_<NAME>_ENABLED",
         default: "`false`",
-        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...). Latchkey runs GitHub, Google (OpenID Connect), Bitbucket, Discord, Facebook, GitLab, Spotify, Strava, Twitch, Windows Live (`WINDOWS_LIVE`) and WorkOS so far; enabling another stops start-up. Enabled without a client id and secret stops start-up too.",
+        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...): any of the 16 providers of Nhost (Apple, Azure AD, Bitbucket, Discord, Entra ID, Facebook, GitHub, GitLab, Google, LinkedIn, Spotify, Strava, Twitch, Twitter, Windows Live, WorkOS). Enabled without a client id and secret (Apple: its team id, key id and private key) stops start-up.",
     },
     Variable {
         name: "AUTH_PROVIDER_<NAME>_CLIENT_ID",
@@ -17,12 +17,12 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_PROVIDER_<NAME>_CLIENT_SECRET",
         default: "—",
-        description: "The client secret registered at the provider. 🔒",
+        description: "The client secret registered at the provider (not for Apple, whose secret is signed with `AUTH_PROVIDER_APPLE_PRIVATE_KEY`). 🔒",
     },
     Variable {
         name: "AUTH_PROVIDER_<NAME>_SCOPE",
         default: "upstream's per provider",
-        description: "Comma-separated scopes asked for. Defaults as upstream: GitHub `user:email`; Google `openid,email,profile`; Bitbucket `account`; Discord `identify,email`; Facebook `email`; GitLab `read_user`; Spotify `user-read-email,user-read-private`; Strava `profile:read_all`; Twitch `user:read:email`; Windows Live `wl.basic,wl.emails`; WorkOS none.",
+        description: "Comma-separated scopes asked for. Defaults as upstream: GitHub `user:email`; Google `openid,email,profile`; Bitbucket `account`; Discord `identify,email`; Facebook `email`; GitLab `read_user`; Spotify `user-read-email,user-read-private`; Strava `profile:read_all`; Twitch `user:read:email`; Windows Live `wl.basic,wl.emails`; WorkOS none; Apple `name,email`; Azure AD and Entra ID `email,profile,openid,offline_access`; LinkedIn `openid,profile,email`; Twitter none (OAuth 1.0a has no scopes).",
     },
     Variable {
         name: "AUTH_PROVIDER_GITHUB_AUTHORIZATION_URL",
@@ -58,6 +58,36 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
         name: "AUTH_PROVIDER_WORKOS_DEFAULT_DOMAIN",
         default: "—",
         description: "Sent as `domain` (upstream's parameter; WorkOS now prefers `organization`).",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_APPLE_AUDIENCE",
+        default: "`$AUTH_PROVIDER_APPLE_CLIENT_ID`",
+        description: "The audience Apple ID tokens given to `POST /signin/idtoken` must name (your iOS app's bundle id).",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_APPLE_TEAM_ID",
+        default: "—",
+        description: "Your Apple developer team id: the issuer of the client secret Latchkey signs for each code exchange. Required with Apple.",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_APPLE_KEY_ID",
+        default: "—",
+        description: "The id of the Sign in with Apple key (the `kid` of the client secret). Required with Apple.",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_APPLE_PRIVATE_KEY",
+        default: "—",
+        description: "That key's `.p8` file: the PEM (newlines may be written `\\n`) or the PEM in base64. An EC P-256 private key; anything else stops start-up. Client secrets signed with it live five minutes. 🔒",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_AZUREAD_TENANT",
+        default: "`common`",
+        description: "The Microsoft tenant of Azure AD sign-in: a tenant id, a domain, `common`, `organizations` or `consumers`. With a multi-tenant value each token's issuer must match its own `tid`.",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_ENTRAID_TENANT",
+        default: "`common`",
+        description: "The same for Entra ID.",
     },
     Variable {
         name: "LATCHKEY_PROVIDER_<NAME>_AUTHORIZATION_URL",

@@ -7,6 +7,7 @@ pub mod fake_http;
 pub mod fake_sms;
 pub mod fake_smtp;
 pub mod oauth_mock;
+pub mod provider_flow;
 pub mod smtp;
 
 use std::sync::Arc;

@@ -165,3 +165,64 @@ impl Drop for OAuthMock {
         let _ = self.child.wait();
     }
 }
+
+impl OAuthMock {
+    /// How many requests the mock has served for `path` (`/jwks`, a discovery document).
+    pub async fn requests(&self, path: &str) -> u64 {
+        let res: Value = reqwest::Client::new()
+            .post(format!("{}/_control", self.issuer))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .expect("mock control")
+            .json()
+            .await
+            .expect("mock control answer");
+        res["requests"][path].as_u64().unwrap_or(0)
+    }
+
+    /// Publishes a new signing key named `kid` beside the current ones (a key rotation).
+    pub async fn rotate_key(&self, kid: &str) {
+        let res = reqwest::Client::new()
+            .post(format!("{}/_rotate", self.issuer))
+            .json(&serde_json::json!({ "kid": kid }))
+            .send()
+            .await
+            .expect("mock rotate");
+        assert_eq!(res.status(), 200);
+    }
+
+    /// A JWT with `claims` signed by the mock's published key `kid`.
+    pub async fn sign_with_key(&self, claims: Value, kid: &str) -> String {
+        let res: Value = reqwest::Client::new()
+            .post(format!("{}/_sign", self.issuer))
+            .json(&serde_json::json!({ "claims": claims, "kid": kid }))
+            .send()
+            .await
+            .expect("mock sign")
+            .json()
+            .await
+            .expect("signed token");
+        res["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Variables enabling the OpenID provider with infix `env` against this mock, its issuer
+    /// at `path` under the mock (`""` for the mock's own, `/common/v2.0`, `/oauth`).
+    pub fn oidc_vars(&self, env: &str, path: &str) -> Vec<(String, String)> {
+        vec![
+            (format!("AUTH_PROVIDER_{env}_ENABLED"), "true".into()),
+            (
+                format!("AUTH_PROVIDER_{env}_CLIENT_ID"),
+                "latchkey-test".into(),
+            ),
+            (
+                format!("AUTH_PROVIDER_{env}_CLIENT_SECRET"),
+                "test-secret".into(),
+            ),
+            (
+                format!("LATCHKEY_PROVIDER_{env}_ISSUER"),
+                format!("{}{path}", self.issuer),
+            ),
+        ]
+    }
+}
