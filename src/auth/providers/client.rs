@@ -104,6 +104,8 @@ impl<'c> AsyncHttpClient<'c> for Outgoing<'_> {
 pub(super) struct Tokens {
     pub access: Secret,
     pub refresh: Option<Secret>,
+    /// The access token's lifetime, when the provider says (`expires_in`).
+    pub expires_in: Option<Duration>,
 }
 
 /// Exchanges the authorization code (with the flow's PKCE verifier) at the token endpoint.
@@ -138,6 +140,7 @@ pub(super) async fn exchange(
         refresh: token
             .refresh_token()
             .map(|t| Secret::new(t.secret().clone())),
+        expires_in: token.expires_in(),
     })
 }
 

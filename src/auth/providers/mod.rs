@@ -10,11 +10,13 @@ mod client;
 mod idtoken;
 mod oidc;
 mod profiles;
+mod tokens;
 
 pub(crate) use callback::sealed_id_token_link;
 pub use callback::{ProviderCallback, ProviderDone};
 pub use idtoken::IdTokenSignIn;
 pub use profiles::Profile;
+pub use tokens::{HANDOVER_TTL, ProviderSession};
 
 use std::time::Duration;
 

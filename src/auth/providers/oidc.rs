@@ -25,7 +25,7 @@ use crate::model::Secret;
 
 /// The provider's metadata and keys, discovered from its issuer. (Asked on each flow's start
 /// and callback for now; a cache honouring `Cache-Control` is part of issue 19's ID-token work.)
-async fn discover(rt: &Runtime, provider: &ProviderConfig) -> Result<CoreProviderMetadata> {
+pub(super) async fn discover(rt: &Runtime, provider: &ProviderConfig) -> Result<CoreProviderMetadata> {
     let failed =
         |what: String| Error::Internal(format!("{} discovery: {what}", provider.spec.name));
     let issuer = provider
@@ -153,6 +153,7 @@ pub(super) async fn exchange(
         refresh: response
             .refresh_token()
             .map(|t| Secret::new(t.secret().clone())),
+        expires_in: response.expires_in(),
     };
     Ok((tokens, profile))
 }
