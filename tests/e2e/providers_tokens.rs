@@ -302,7 +302,9 @@ async fn admin_refresh_stores_the_new_tokens_sealed(app: TestApp) {
     assert_ne!(access2, access1);
     assert_eq!(refresh2.as_deref(), Some(refresh1.as_str()));
     let res = admin_refresh(&app, Some(ADMIN), &body).await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.status, 200, "the kept one still works: {:?}", res.body);
+    let access3 = stored(&app, user).await.1;
+    assert_ne!(access3, access2);
 
     // The secret, compared whole.
     for (name, secret) in [
@@ -318,7 +320,7 @@ async fn admin_refresh_stores_the_new_tokens_sealed(app: TestApp) {
             "{name}"
         );
     }
-    assert_eq!(stored(&app, user).await.1, access2, "nothing refreshed");
+    assert_eq!(stored(&app, user).await.1, access3, "nothing refreshed");
 
     // A user with a link but no refresh token, and one whose provider refuses the token.
     let res = app

@@ -84,6 +84,12 @@ async function main() {
     accessTokens.add(response.body.access_token);
   });
 
+  // RS256 is deterministic: without a unique claim, two tokens signed within one second are
+  // the same string, and a refresh would seem to change nothing.
+  service.on('beforeTokenSigning', (token) => {
+    token.payload.jti = require('node:crypto').randomUUID();
+  });
+
   // Refresh tokens as a real provider keeps them (tests/e2e/providers_tokens.rs): only one
   // it issued, with the client's credentials, is accepted; it is rotated (the old one dies)
   // unless `control.rotateRefreshTokens` is false, when the answer carries no new one.
