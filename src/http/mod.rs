@@ -192,7 +192,11 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         route(Post, "/user/mfa/recovery-codes", mfa::recovery_codes),
         route(Post, "/user/password", password::change),
         route(Post, "/user/password/reset", password::reset),
-        route(Post, "/user/provider/tokens", provider_tokens::refresh_stored),
+        route(
+            Post,
+            "/user/provider/tokens",
+            provider_tokens::refresh_stored,
+        ),
         route(Get, "/user/pats", pats::list),
         route(Delete, "/user/pats/{id}", pats::delete),
         route(Post, "/user/webauthn/add", user::webauthn_add),

@@ -31,7 +31,10 @@ impl FromRequestParts<AppState> for AdminSecret {
         match (&runtime.config.admin_secret, presented) {
             (Some(secret), Some(presented)) if secret.ct_eq(presented) => Ok(AdminSecret),
             _ => {
-                tracing::warn!(event = "admin_secret.refused", "wrong or missing admin secret");
+                tracing::warn!(
+                    event = "admin_secret.refused",
+                    "wrong or missing admin secret"
+                );
                 Err(ApiError::invalid_admin_secret())
             }
         }

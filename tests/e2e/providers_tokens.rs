@@ -153,7 +153,10 @@ async fn handover_is_single_use_and_bound_to_its_session(app: TestApp) {
     assert_eq!(res.status, 200, "{:?}", res.body);
     let handed = res.body.clone();
     let provider_access = handed["accessToken"].as_str().unwrap();
-    assert!(provider_access.starts_with("eyJ"), "the mock's JWT: {handed}");
+    assert!(
+        provider_access.starts_with("eyJ"),
+        "the mock's JWT: {handed}"
+    );
     let expires_in = handed["expiresIn"].as_u64().unwrap();
     assert!((3500..=3600).contains(&expires_in), "{handed}");
     let expires_at = handed["expiresAt"].as_str().unwrap();
@@ -163,7 +166,10 @@ async fn handover_is_single_use_and_bound_to_its_session(app: TestApp) {
     );
     assert!(handed["refreshToken"].is_string(), "{handed}");
     let (_, stored_access, _) = stored(&app, user_of(&second)).await;
-    assert_eq!(stored_access, provider_access, "the newest sign-in's tokens");
+    assert_eq!(
+        stored_access, provider_access,
+        "the newest sign-in's tokens"
+    );
 
     let again = app.get(TOKENS, Some(access(&second))).await;
     assert_eq!(
@@ -177,19 +183,35 @@ async fn handover_is_single_use_and_bound_to_its_session(app: TestApp) {
         "/signin/provider/nope/callback/tokens",
     ] {
         let res = app.get(path, Some(access(&first))).await;
-        assert_eq!((res.status, res.error_code()), (400, "invalid-request"), "{path}");
+        assert_eq!(
+            (res.status, res.error_code()),
+            (400, "invalid-request"),
+            "{path}"
+        );
     }
     let res = app.get(TOKENS, None).await;
-    assert!((400..500).contains(&res.status), "no bearer: {:?}", res.body);
+    assert!(
+        (400..500).contains(&res.status),
+        "no bearer: {:?}",
+        res.body
+    );
 
     // The first session's tokens are still there for it: stored sealed, under its family.
     let sealed = app
         .store
-        .take_provider_session(user_of(&first), family_of(&first), "github", app.clock_now())
+        .take_provider_session(
+            user_of(&first),
+            family_of(&first),
+            "github",
+            app.clock_now(),
+        )
         .await
         .unwrap()
         .expect("kept for the first session");
-    assert!(sealed.starts_with("lk1:") && !sealed.contains("eyJ"), "{sealed}");
+    assert!(
+        sealed.starts_with("lk1:") && !sealed.contains("eyJ"),
+        "{sealed}"
+    );
     let res = app.get(TOKENS, Some(access(&first))).await;
     assert_eq!(res.status, 400, "taken above: {:?}", res.body);
 
@@ -211,7 +233,12 @@ async fn handover_is_single_use_and_bound_to_its_session(app: TestApp) {
     assert_eq!(res.status, 200, "{:?}", res.body);
     let left = app
         .store
-        .take_provider_session(user_of(&fourth), family_of(&fourth), "github", app.clock_now())
+        .take_provider_session(
+            user_of(&fourth),
+            family_of(&fourth),
+            "github",
+            app.clock_now(),
+        )
         .await
         .unwrap();
     assert!(left.is_none(), "deleted with the session");
@@ -244,7 +271,10 @@ async fn bearer_refresh_follows_the_providers_rotation(app: TestApp) {
     let res = app
         .post_bearer(path, access(&session), &json!({ "refreshToken": r0 }))
         .await;
-    assert_eq!((res.status, res.error_code()), (400, "oauth-provider-error"));
+    assert_eq!(
+        (res.status, res.error_code()),
+        (400, "oauth-provider-error")
+    );
     assert_eq!(stored(&app, user).await.2.as_deref(), Some(r1.as_str()));
 
     // A provider that does not rotate: no refresh token in the answer, the stored one kept.
@@ -260,20 +290,60 @@ async fn bearer_refresh_follows_the_providers_rotation(app: TestApp) {
 
     // Bad input: never a 5xx.
     let bad: &[(&str, &str, Value, u16, &str)] = &[
-        ("empty token", path, json!({ "refreshToken": "" }), 400, "invalid-request"),
+        (
+            "empty token",
+            path,
+            json!({ "refreshToken": "" }),
+            400,
+            "invalid-request",
+        ),
         ("no token", path, json!({}), 400, "invalid-request"),
-        ("extra field", path, json!({ "refreshToken": "x", "y": 1 }), 400, "invalid-request"),
-        ("not a string", path, json!({ "refreshToken": 7 }), 400, "invalid-request"),
-        ("unknown token", path, json!({ "refreshToken": "forged" }), 400, "oauth-provider-error"),
-        ("unknown provider", "/token/provider/nope", json!({ "refreshToken": "x" }), 400, "invalid-request"),
-        ("disabled provider", "/token/provider/google", json!({ "refreshToken": "x" }), 409, "disabled-endpoint"),
+        (
+            "extra field",
+            path,
+            json!({ "refreshToken": "x", "y": 1 }),
+            400,
+            "invalid-request",
+        ),
+        (
+            "not a string",
+            path,
+            json!({ "refreshToken": 7 }),
+            400,
+            "invalid-request",
+        ),
+        (
+            "unknown token",
+            path,
+            json!({ "refreshToken": "forged" }),
+            400,
+            "oauth-provider-error",
+        ),
+        (
+            "unknown provider",
+            "/token/provider/nope",
+            json!({ "refreshToken": "x" }),
+            400,
+            "invalid-request",
+        ),
+        (
+            "disabled provider",
+            "/token/provider/google",
+            json!({ "refreshToken": "x" }),
+            409,
+            "disabled-endpoint",
+        ),
     ];
     for (name, path, body, status, code) in bad {
         let res = app.post_bearer(path, access(&session), body).await;
         assert_eq!((res.status, res.error_code()), (*status, *code), "{name}");
     }
     let res = app.post(path, &json!({ "refreshToken": r1 })).await;
-    assert!((400..500).contains(&res.status), "no bearer: {:?}", res.body);
+    assert!(
+        (400..500).contains(&res.status),
+        "no bearer: {:?}",
+        res.body
+    );
     assert_eq!(stored(&app, user).await.2.as_deref(), Some(r1.as_str()));
 }
 both_backends!(bearer_refresh_follows_the_providers_rotation);
@@ -339,7 +409,11 @@ async fn admin_refresh_stores_the_new_tokens_sealed(app: TestApp) {
     );
     let bob_body = json!({ "userId": bob.to_string(), "providerId": "github" });
     let res = admin_refresh(&app, Some(ADMIN), &bob_body).await;
-    assert_eq!((res.status, res.error_code()), (400, "invalid-request"), "no link");
+    assert_eq!(
+        (res.status, res.error_code()),
+        (400, "invalid-request"),
+        "no link"
+    );
     let sealer = sealer(&app).await;
     let mut link = ProviderLink {
         provider: "github".into(),
@@ -347,11 +421,29 @@ async fn admin_refresh_stores_the_new_tokens_sealed(app: TestApp) {
         access_token_sealed: sealer.seal("provider-access:github:77", b"old").unwrap(),
         refresh_token_sealed: None,
     };
-    assert!(app.store.link_provider(bob, &link, app.clock_now()).await.unwrap());
+    assert!(
+        app.store
+            .link_provider(bob, &link, app.clock_now())
+            .await
+            .unwrap()
+    );
     let res = admin_refresh(&app, Some(ADMIN), &bob_body).await;
-    assert_eq!((res.status, res.error_code()), (400, "invalid-request"), "no refresh token");
-    link.refresh_token_sealed = Some(sealer.seal("provider-refresh:github:77", b"forged").unwrap());
-    assert!(app.store.link_provider(bob, &link, app.clock_now()).await.unwrap());
+    assert_eq!(
+        (res.status, res.error_code()),
+        (400, "invalid-request"),
+        "no refresh token"
+    );
+    link.refresh_token_sealed = Some(
+        sealer
+            .seal("provider-refresh:github:77", b"forged")
+            .unwrap(),
+    );
+    assert!(
+        app.store
+            .link_provider(bob, &link, app.clock_now())
+            .await
+            .unwrap()
+    );
     let res = admin_refresh(&app, Some(ADMIN), &bob_body).await;
     assert_eq!(
         (res.status, res.error_code()),
@@ -361,12 +453,42 @@ async fn admin_refresh_stores_the_new_tokens_sealed(app: TestApp) {
 
     // Bad input: never a 5xx.
     let cases: &[(&str, Value, u16, &str)] = &[
-        ("unknown user", json!({ "userId": uuid::Uuid::new_v4(), "providerId": "github" }), 400, "invalid-request"),
-        ("unknown provider", json!({ "userId": user.to_string(), "providerId": "nope" }), 400, "invalid-request"),
-        ("disabled provider", json!({ "userId": user.to_string(), "providerId": "google" }), 409, "disabled-endpoint"),
-        ("not a uuid", json!({ "userId": "ada", "providerId": "github" }), 400, "invalid-request"),
-        ("no provider", json!({ "userId": user.to_string() }), 400, "invalid-request"),
-        ("extra field", json!({ "userId": user.to_string(), "providerId": "github", "x": 1 }), 400, "invalid-request"),
+        (
+            "unknown user",
+            json!({ "userId": uuid::Uuid::new_v4(), "providerId": "github" }),
+            400,
+            "invalid-request",
+        ),
+        (
+            "unknown provider",
+            json!({ "userId": user.to_string(), "providerId": "nope" }),
+            400,
+            "invalid-request",
+        ),
+        (
+            "disabled provider",
+            json!({ "userId": user.to_string(), "providerId": "google" }),
+            409,
+            "disabled-endpoint",
+        ),
+        (
+            "not a uuid",
+            json!({ "userId": "ada", "providerId": "github" }),
+            400,
+            "invalid-request",
+        ),
+        (
+            "no provider",
+            json!({ "userId": user.to_string() }),
+            400,
+            "invalid-request",
+        ),
+        (
+            "extra field",
+            json!({ "userId": user.to_string(), "providerId": "github", "x": 1 }),
+            400,
+            "invalid-request",
+        ),
         ("not an object", json!([1]), 400, "invalid-request"),
     ];
     for (name, body, status, code) in cases {

@@ -25,7 +25,10 @@ use crate::model::Secret;
 
 /// The provider's metadata and keys, discovered from its issuer. (Asked on each flow's start
 /// and callback for now; a cache honouring `Cache-Control` is part of issue 19's ID-token work.)
-pub(super) async fn discover(rt: &Runtime, provider: &ProviderConfig) -> Result<CoreProviderMetadata> {
+pub(super) async fn discover(
+    rt: &Runtime,
+    provider: &ProviderConfig,
+) -> Result<CoreProviderMetadata> {
     let failed =
         |what: String| Error::Internal(format!("{} discovery: {what}", provider.spec.name));
     let issuer = provider

@@ -116,7 +116,9 @@ impl Auth {
             .await?
             .ok_or(Error::InvalidRequest("no provider session to hand over"))?;
         let rt = self.runtime();
-        let plain = rt.sealer.open(&handover_context(provider, family), &sealed)?;
+        let plain = rt
+            .sealer
+            .open(&handover_context(provider, family), &sealed)?;
         let stashed: Stashed = serde_json::from_slice(&plain)
             .map_err(|e| Error::Internal(format!("stored provider session: {e}")))?;
         Ok(ProviderSession {
@@ -223,7 +225,10 @@ impl Auth {
         let refresh = tokens
             .refresh
             .as_ref()
-            .map(|t| rt.sealer.seal(&refresh_context(name, puid), t.expose().as_bytes()))
+            .map(|t| {
+                rt.sealer
+                    .seal(&refresh_context(name, puid), t.expose().as_bytes())
+            })
             .transpose()?;
         let updated = ProviderLink {
             provider: name.clone(),

@@ -83,10 +83,7 @@ impl ProviderTokenStore for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn insert_provider_session(
-        &self,
-        s: &ProviderSessionStash,
-    ) -> Result<(), StoreError> {
+    async fn insert_provider_session(&self, s: &ProviderSessionStash) -> Result<(), StoreError> {
         sqlx::query(INSERT_SESSION)
             .bind(s.refresh_token_id.as_uuid())
             .bind(&s.provider)

@@ -80,10 +80,7 @@ impl ProviderTokenStore for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn insert_provider_session(
-        &self,
-        s: &ProviderSessionStash,
-    ) -> Result<(), StoreError> {
+    async fn insert_provider_session(&self, s: &ProviderSessionStash) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin_with(BEGIN_WRITE).await.map_err(db)?;
         sqlx::query(SWEEP_SESSIONS)
