@@ -319,6 +319,67 @@ async function startLatchkey(store, clientOrigin, overrides = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The OAuth provider: tests/oauth/mock.js (oauth2-mock-server on loopback, /authorize approves
+// at once), as the Rust provider tests run it
+// ---------------------------------------------------------------------------------------------
+
+async function startOAuthMock() {
+  const dir = resolve(here, "..", "tests", "oauth");
+  const child = spawn(process.execPath, [join(dir, "mock.js")], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  running.add(child);
+  child.stdout.setEncoding("utf8");
+  let text = "";
+  const issuer = await withTimeout(
+    new Promise((resolveIssuer, reject) => {
+      child.once("exit", (code) => reject(new Error(`the OAuth mock exited with ${code}`)));
+      child.stdout.on("data", (chunk) => {
+        text += chunk;
+        const line = text.split("\n")[0];
+        if (text.includes("\n")) resolveIssuer(JSON.parse(line).issuer);
+      });
+    }),
+    15_000,
+    "the OAuth mock (run `npm ci` in tests/oauth)",
+  );
+  const vars = {
+    AUTH_PROVIDER_GITHUB_ENABLED: "true",
+    AUTH_PROVIDER_GITHUB_CLIENT_ID: "latchkey-test",
+    AUTH_PROVIDER_GITHUB_CLIENT_SECRET: "test-secret",
+    AUTH_PROVIDER_GITHUB_AUTHORIZATION_URL: `${issuer}/authorize`,
+    AUTH_PROVIDER_GITHUB_TOKEN_URL: `${issuer}/token`,
+    AUTH_PROVIDER_GITHUB_USER_PROFILE_URL: `${issuer}/user`,
+    AUTH_PROVIDER_GOOGLE_ENABLED: "true",
+    AUTH_PROVIDER_GOOGLE_CLIENT_ID: "latchkey-test",
+    AUTH_PROVIDER_GOOGLE_CLIENT_SECRET: "test-secret",
+    LATCHKEY_PROVIDER_GOOGLE_ISSUER: issuer,
+  };
+  const stop = () => {
+    running.delete(child);
+    child.kill("SIGTERM");
+  };
+  /** Sets what the next flows see (tests/oauth/mock.js: githubUser, githubEmails, tokenClaims). */
+  const control = async (settings) => {
+    const res = await fetch(`${issuer}/_control`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(settings),
+    });
+    if (!res.ok) throw new Error(`mock /_control answered ${res.status}`);
+  };
+  /** The same person at both providers (GitHub's profile API, Google's ID token). */
+  const person = (id, email) =>
+    control({
+      githubUser: { id, login: `user${id}`, name: "Ada Lovelace", avatar_url: "https://avatars.test/ada" },
+      githubEmails: [{ email, primary: true, verified: true }],
+      tokenClaims: { sub: `google-${id}`, email, email_verified: true, name: "Ada Lovelace" },
+    });
+  return { issuer, vars, stop, person };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Browser pages with a virtual authenticator
 // ---------------------------------------------------------------------------------------------
 
@@ -616,6 +677,62 @@ async function passwordlessSms(browser, server, pageOrigin, sdk, store) {
   });
 }
 
+/** Sign-in with a provider in the real browser: v4 through `signInProviderURL` (GitHub, then
+ * the provider's tokens once and a provider refresh), v2 through `signIn({provider})`
+ * (Google, OpenID Connect). The mock approves at once; the tab lands back on the app page,
+ * whose SDK picks the session up. */
+async function providerSignIn(browser, server, pageOrigin, sdk, store, mock) {
+  const provider = sdk === "v4" ? "github" : "google";
+  const email = uniqueEmail(`${provider}-${sdk}`);
+  await scenario(`${store} ${sdk} ${provider} sign-in`, server, async (step, ctx) => {
+    let tab;
+    let handed;
+    step(`continue with ${provider}: back on the app page, signed in`, async () => {
+      await mock.person(Date.now(), email);
+      tab = await openPage(browser, ctx.consoleLines);
+      ctx.close = () => tab.context.close();
+      await tab.page.goto(`${pageOrigin}/${sdk}.html?auth=${encodeURIComponent(server.api)}`);
+      const redirectTo = `${pageOrigin}/${sdk}.html`;
+      // Back on the page without the `auth` parameter the test page was opened with.
+      const landed = tab.page.waitForURL(
+        (url) => url.origin === pageOrigin && !url.searchParams.has("auth"),
+        { timeout: STEP_TIMEOUT_MS },
+      );
+      if (sdk === "v4") {
+        const url = await sdkCall(tab.page, "providerUrl", provider, { redirectTo });
+        assert(url.startsWith(`${server.api}/signin/provider/${provider}?`), `the SDK's URL: ${url}`);
+        await tab.page.goto(url);
+      } else {
+        // The SDK navigates away itself: the evaluation may end with the page.
+        await sdkCall(tab.page, "signInProvider", provider, { redirectTo }).catch(() => {});
+      }
+      await landed;
+      const result = await sdkCall(tab.page, "finishEmailVerification");
+      assert(result.session?.email === email, `signed in: ${JSON.stringify(result)}`);
+      assert(result.session.emailVerified === true, "the provider verified the address");
+    });
+    if (sdk === "v4") {
+      step("the provider's tokens, once", async () => {
+        const first = await sdkCall(tab.page, "providerTokens", provider);
+        assert(first.ok && first.body.accessToken && first.body.refreshToken, JSON.stringify(first));
+        assert(first.body.expiresIn > 0 && first.body.expiresAt, JSON.stringify(first));
+        handed = first.body;
+        const again = await sdkCall(tab.page, "providerTokens", provider);
+        assert(!again.ok && again.status === 400, `single use: ${JSON.stringify(again)}`);
+      });
+      step("refresh them at the provider", async () => {
+        const res = await sdkCall(tab.page, "refreshProviderToken", provider, handed.refreshToken);
+        assert(res.ok && res.body.accessToken !== handed.accessToken, JSON.stringify(res));
+        const replay = await sdkCall(tab.page, "refreshProviderToken", provider, handed.refreshToken);
+        assert(!replay.ok && replay.error?.error === "oauth-provider-error", JSON.stringify(replay));
+      });
+    }
+    step("sign out", async () => {
+      assert((await sdkCall(tab.page, "signOut")) === null, "signed out");
+    });
+  });
+}
+
 /** RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret, computed by the test. */
 function totpCode(secret, at = Date.now()) {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -679,7 +796,7 @@ async function totp(browser, server, pageOrigin, store) {
 
 /** The playground served by latchkey itself at `/`: sign up through its form, see the claims,
  * and keep a screenshot for the book. */
-async function playground(browser, server, store) {
+async function playground(browser, server, store, mock) {
   await scenario(`${store} playground`, server, async (step, ctx) => {
     let tab;
     // Each store is fresh, so a fixed address keeps the screenshot tidy.
@@ -745,6 +862,26 @@ async function playground(browser, server, store) {
       } finally {
         await server.changeEnv({ AUTH_MFA_ENABLED: "false" });
       }
+    });
+    step("sign out, continue with GitHub: back on the playground, signed in", async () => {
+      await tab.page.click("#signout");
+      await tab.page.waitForFunction(
+        () => document.querySelector("#status")?.textContent === "signed out",
+        null,
+        { timeout: STEP_TIMEOUT_MS },
+      );
+      // The GitHub account's verified address is the playground user's: linked, same user.
+      await mock.person(1, email);
+      const google = await tab.page.textContent("#provider-google");
+      assert(google === "Continue with Google", `a button per enabled provider: ${google}`);
+      await tab.page.click("#provider-github");
+      await tab.page.waitForFunction(
+        () => document.querySelector("#status")?.textContent === "signed in with GitHub",
+        null,
+        { timeout: STEP_TIMEOUT_MS },
+      );
+      assert(new URL(tab.page.url()).origin === server.url, `back on the playground: ${tab.page.url()}`);
+      assert((await tab.page.textContent("#session")).includes(email), "the session is shown");
     });
   });
 }
@@ -849,26 +986,29 @@ async function main() {
       "--disable-sync",
     ],
   });
+  const mock = await startOAuthMock();
   try {
     for (const store of STORES) {
       const label = store === "sqlite" ? "sqlite" : "postgres";
       console.log(`\n# ${label}`);
-      const server = await startLatchkey(store, pageOrigin);
+      const server = await startLatchkey(store, pageOrigin, mock.vars);
       try {
         for (const sdk of ["v4", "v2"]) {
           await keyLifecycle(browser, server, pageOrigin, sdk, label);
           await verifiedSignUp(browser, server, pageOrigin, sdk, label);
           await passwordlessEmail(browser, server, pageOrigin, sdk, label);
           await passwordlessSms(browser, server, pageOrigin, sdk, label);
+          await providerSignIn(browser, server, pageOrigin, sdk, label, mock);
         }
         await totp(browser, server, pageOrigin, label);
-        await playground(browser, server, label);
+        await playground(browser, server, label, mock);
       } finally {
         await server.stop();
       }
       if (label === "sqlite") await playgroundWithoutPasskey(browser, store);
     }
   } finally {
+    mock.stop();
     await browser.close();
     pageServer.close();
   }

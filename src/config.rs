@@ -134,6 +134,9 @@ pub struct Config {
     pub outgoing: OutgoingConfig,
     /// The enabled OAuth and OpenID Connect sign-in providers.
     pub providers: ProvidersConfig,
+    /// `HASURA_GRAPHQL_ADMIN_SECRET`: admits the admin-only `POST /user/provider/tokens`.
+    /// Unset, that route refuses everyone.
+    pub admin_secret: Option<crate::model::Secret>,
 }
 
 /// Logging, metrics and shutdown: how the process runs, not what it answers.
@@ -328,6 +331,9 @@ impl Config {
         let custom_claims = claims::custom_claims_settings(&mut v);
         let outgoing = outgoing::outgoing_settings(&mut v);
         let providers = providers::providers_settings(&mut v);
+        let admin_secret = v
+            .get("HASURA_GRAPHQL_ADMIN_SECRET")
+            .map(|s| crate::model::Secret::new(s.to_owned()));
 
         let config = Config {
             host,
@@ -379,6 +385,7 @@ impl Config {
             custom_claims,
             outgoing,
             providers,
+            admin_secret,
         };
         if v.errors.is_empty() {
             Ok(config)

@@ -126,6 +126,12 @@ window.sdk = {
     return summary();
   },
 
+  /** `signIn({provider})`: the SDK sends the tab to the provider itself. */
+  async signInProvider(provider, { redirectTo }) {
+    const result = check(await auth.signIn({ provider, options: { redirectTo } }));
+    return { providerUrl: result.providerUrl };
+  },
+
   async refreshWith(refreshToken) {
     const result = await auth.refreshSession(refreshToken);
     return result.error

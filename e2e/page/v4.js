@@ -175,6 +175,31 @@ window.sdk = {
     }
   },
 
+  /** The URL that starts a provider sign-in (`GET /signin/provider/{provider}`); the test
+   * navigates the tab there, as an app's "Continue with …" link does. */
+  providerUrl(provider, { redirectTo }) {
+    return nhost.auth.signInProviderURL(provider, { redirectTo });
+  },
+
+  /** The provider's tokens of the sign-in that made this session (single use). */
+  async providerTokens(provider) {
+    try {
+      const { body } = await nhost.auth.getProviderTokens(provider);
+      return { ok: true, body };
+    } catch (err) {
+      return { ok: false, ...failure(err) };
+    }
+  },
+
+  async refreshProviderToken(provider, refreshToken) {
+    try {
+      const { body } = await nhost.auth.refreshProviderToken(provider, { refreshToken });
+      return { ok: true, body };
+    } catch (err) {
+      return { ok: false, ...failure(err) };
+    }
+  },
+
   /** A refresh with a given (e.g. signed-out) token: the server's answer, not a throw. */
   async refreshWith(refreshToken) {
     try {

@@ -202,6 +202,36 @@ action("verify-otp", async () => {
   return "signed in by code: add a passkey for next time";
 });
 
+// "Continue with …" for each enabled provider (the server lists them in a meta tag); the
+// provider's redirect lands back here with `?provider=<name>&refreshToken=…`.
+const PROVIDER_NAMES = {
+  azuread: "Azure AD",
+  entraid: "Entra ID",
+  github: "GitHub",
+  gitlab: "GitLab",
+  linkedin: "LinkedIn",
+  windowslive: "Windows Live",
+  workos: "WorkOS",
+  twitter: "X (Twitter)",
+};
+const providerName = (p) => PROVIDER_NAMES[p] ?? p.charAt(0).toUpperCase() + p.slice(1);
+const providers = (document.querySelector('meta[name="latchkey-providers"]')?.content ?? "")
+  .split(",")
+  .filter((p) => /^[a-z0-9]+$/.test(p));
+$("providers-section").hidden = providers.length === 0;
+$("providers").replaceChildren(
+  ...providers.map((provider) => {
+    const button = document.createElement("button");
+    button.id = `provider-${provider}`;
+    button.className = "secondary";
+    button.textContent = `Continue with ${providerName(provider)}`;
+    button.onclick = () => {
+      location.href = nhost.auth.signInProviderURL(provider, { redirectTo: `${here}?provider=${provider}` });
+    };
+    return button;
+  }),
+);
+
 /** Back from a magic link or verification mail: `?refreshToken=…` becomes the session. */
 async function finishRedirect() {
   const params = new URLSearchParams(location.search);
@@ -214,7 +244,9 @@ async function finishRedirect() {
     const { body } = await nhost.auth.refreshToken({ refreshToken });
     nhost.sessionStorage.set(body);
     const byLink = ["signinPasswordless", "passwordlessEmail"].includes(params.get("type"));
-    status(byLink ? "signed in by link" : "signed in, address verified");
+    const provider = params.get("provider");
+    if (provider) status(`signed in with ${providerName(provider)}`);
+    else status(byLink ? "signed in by link" : "signed in, address verified");
   }
 }
 

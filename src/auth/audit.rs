@@ -177,6 +177,7 @@ pub(crate) fn reason(err: &Error) -> &'static str {
         Error::ProviderReported { .. } => "provider-error",
         Error::TokenExchange(_) => "token-exchange-failed",
         Error::ProfileFetch(_) => "profile-fetch-failed",
+        Error::ProviderRefresh(_) => "provider-refresh-failed",
         Error::ProviderAccountLinked => "provider-account-linked",
         Error::Store(_) | Error::Mail(_) | Error::Internal(_) => "server-error",
     }

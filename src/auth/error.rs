@@ -119,6 +119,9 @@ pub enum Error {
     /// The profile API failed or answered something without an account id.
     #[error("profile fetch failed: {0}")]
     ProfileFetch(String),
+    /// The provider refused a refresh token, or its token endpoint failed.
+    #[error("provider token refresh failed: {0}")]
+    ProviderRefresh(String),
     /// The provider account is linked to another user.
     #[error("provider account linked to another user")]
     ProviderAccountLinked,

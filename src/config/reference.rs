@@ -142,7 +142,7 @@ pub const REFERENCE: &[(Group, &[Variable])] = &[
             Variable {
                 name: "HASURA_GRAPHQL_ADMIN_SECRET",
                 default: "—",
-                description: "Sent as `X-Hasura-Admin-Secret` with that query. 🔒",
+                description: "Sent as `X-Hasura-Admin-Secret` with that query; also the secret `POST /user/provider/tokens` requires in that header. 🔒",
             },
         ],
     ),

@@ -55,6 +55,9 @@ pub enum ErrorCode {
     OauthProfileFetchFailed,
     OauthProviderError,
     ProviderAccountAlreadyLinked,
+    /// Not in the Go server's list: the TypeScript server's answer to a wrong or missing
+    /// `X-Hasura-Admin-Secret` on `POST /user/provider/tokens`, kept for that route.
+    InvalidAdminSecret,
 }
 
 impl ErrorCode {
@@ -100,6 +103,7 @@ impl ErrorCode {
             OauthTokenExchangeFailed => (S::BAD_REQUEST, "Failed to exchange token"),
             OauthProfileFetchFailed => (S::BAD_REQUEST, "Failed to get user profile"),
             OauthProviderError => (S::BAD_REQUEST, "Provider returned an error"),
+            InvalidAdminSecret => (S::UNAUTHORIZED, "Invalid admin secret"),
             ProviderAccountAlreadyLinked => (
                 S::BAD_REQUEST,
                 "This provider account is already linked to another user",
@@ -140,6 +144,13 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    pub fn invalid_admin_secret() -> Self {
+        ApiError {
+            code: ErrorCode::InvalidAdminSecret,
+            cause: None,
+        }
+    }
+
     pub fn invalid_request() -> Self {
         ApiError {
             code: ErrorCode::InvalidRequest,
@@ -272,6 +283,7 @@ impl From<auth::Error> for ApiError {
             E::UnknownKey | E::LastSignInMethod | E::UnknownPat => ErrorCode::InvalidRequest,
             E::InvalidState => ErrorCode::InvalidState,
             E::ProviderReported { .. } => ErrorCode::OauthProviderError,
+            E::ProviderRefresh(_) => ErrorCode::OauthProviderError,
             E::TokenExchange(_) => ErrorCode::OauthTokenExchangeFailed,
             E::ProfileFetch(_) => ErrorCode::OauthProfileFetchFailed,
             // Newer upstream's code; older ones answer invalid-request.

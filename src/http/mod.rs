@@ -19,6 +19,7 @@ mod password;
 mod passwordless;
 mod pats;
 mod playground;
+mod provider_tokens;
 mod providers;
 mod ratelimit;
 mod redirect;
@@ -164,6 +165,11 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
             "/signin/provider/{provider}/callback",
             providers::callback_post,
         ),
+        route(
+            Get,
+            "/signin/provider/{provider}/callback/tokens",
+            provider_tokens::take,
+        ),
         route(Post, "/signin/webauthn", signin::webauthn),
         route(Post, "/signin/webauthn/verify", signin::webauthn_verify),
         route(Post, "/signout", token::sign_out),
@@ -171,6 +177,7 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         route(Post, "/signup/webauthn", signup::webauthn),
         route(Post, "/signup/webauthn/verify", signup::webauthn_verify),
         route(Post, "/token", token::refresh),
+        route(Post, "/token/provider/{provider}", provider_tokens::refresh),
         route(Post, "/token/verify", token::verify),
         route(Get, "/user", user::get_user),
         route(Get, "/user/audit", audit::list),
@@ -186,6 +193,11 @@ fn api_routes(metrics_on_api: bool) -> Vec<Route> {
         route(Post, "/user/mfa/recovery-codes", mfa::recovery_codes),
         route(Post, "/user/password", password::change),
         route(Post, "/user/password/reset", password::reset),
+        route(
+            Post,
+            "/user/provider/tokens",
+            provider_tokens::refresh_stored,
+        ),
         route(Get, "/user/pats", pats::list),
         route(Delete, "/user/pats/{id}", pats::delete),
         route(Post, "/user/webauthn/add", user::webauthn_add),

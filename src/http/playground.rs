@@ -22,7 +22,21 @@ pub async fn index(State(app): State<AppState>) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     }
     let prefix = html_attribute(&rt.config.api_prefix);
-    Html(INDEX_HTML.replace("__LATCHKEY_API_PREFIX__", &prefix)).into_response()
+    // The enabled sign-in providers, for its "Continue with …" buttons.
+    let providers: Vec<&str> = rt
+        .config
+        .providers
+        .enabled
+        .iter()
+        .map(|p| p.spec.name)
+        .collect();
+    let providers = html_attribute(&providers.join(","));
+    Html(
+        INDEX_HTML
+            .replace("__LATCHKEY_API_PREFIX__", &prefix)
+            .replace("__LATCHKEY_PROVIDERS__", &providers),
+    )
+    .into_response()
 }
 
 /// GET /playground/app.js: the bundled script.

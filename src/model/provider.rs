@@ -34,3 +34,17 @@ pub struct ProviderLink {
     pub access_token_sealed: String,
     pub refresh_token_sealed: Option<String>,
 }
+
+/// The provider's tokens from one provider sign-in, kept for a single retrieval by the
+/// session that sign-in created (`GET /signin/provider/{provider}/callback/tokens`).
+#[derive(Debug, Clone)]
+pub struct ProviderSessionStash {
+    /// The session (refresh-token family) the sign-in created: the only one that may take it.
+    pub refresh_token_id: super::RefreshTokenId,
+    pub user_id: UserId,
+    pub provider: String,
+    /// The provider session as JSON, sealed with the family id in the sealing context.
+    pub session_sealed: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}

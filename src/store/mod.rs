@@ -6,6 +6,7 @@ mod mfa;
 mod outbox;
 mod pats;
 pub mod postgres;
+mod provider_tokens;
 mod providers;
 pub mod sqlite;
 
@@ -13,6 +14,7 @@ pub use codes::CodeStore;
 pub use mfa::{MfaProof, MfaSignIn, MfaStore};
 pub use outbox::OutboxStore;
 pub use pats::PatStore;
+pub use provider_tokens::ProviderTokenStore;
 pub use providers::ProviderStore;
 
 use async_trait::async_trait;
@@ -507,6 +509,7 @@ pub trait Store:
     + PatStore
     + MfaStore
     + ProviderStore
+    + ProviderTokenStore
 {
 }
 impl<
@@ -522,7 +525,8 @@ impl<
         + CodeStore
         + PatStore
         + MfaStore
-        + ProviderStore,
+        + ProviderStore
+        + ProviderTokenStore,
 > Store for T
 {
 }

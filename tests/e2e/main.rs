@@ -39,6 +39,7 @@ mod providers_google;
 mod providers_idtoken;
 mod providers_oauth2;
 mod providers_oidc;
+mod providers_tokens;
 mod ratelimit;
 mod sessions;
 mod sms;

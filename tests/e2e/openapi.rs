@@ -13,13 +13,18 @@ async fn openapi_document_is_served_with_its_prefix(app: TestApp) {
         "/user/audit",
         "/signin/webauthn",
         "/user/webauthn/keys/{id}",
+        "/user/provider/tokens",
+        "/token/provider/{provider}",
     ] {
         assert!(res.body["paths"][path].is_object(), "{path} documented");
     }
+    // Newer Nhost's OAuth2 authorization server (Nhost as a provider): not Latchkey's scope.
     assert!(
-        res.body["paths"]["/user/provider/tokens"].is_null(),
+        res.body["paths"]["/oauth2/authorize"].is_null(),
         "routes Latchkey does not serve are left out"
     );
+    let res = app.get("/oauth2/authorize", None).await;
+    assert_eq!(res.status, 404, "and it is not served: {:?}", res.body);
     let prefixed = app.restart_with(&[("AUTH_API_PREFIX", "/v1")]).await;
     let res = prefixed.get("/v1/openapi.json", None).await;
     assert_eq!(res.status, 200, "{:?}", res.body);

@@ -119,6 +119,42 @@ async function main() {
     }
   });
 
+  // RS256 is deterministic: without a unique claim, two tokens signed within one second are
+  // the same string, and a refresh would seem to change nothing.
+  service.on('beforeTokenSigning', (token) => {
+    token.payload.jti = require('node:crypto').randomUUID();
+  });
+
+  // Refresh tokens as a real provider keeps them (tests/e2e/providers_tokens.rs): only one
+  // it issued, with the client's credentials, is accepted; it is rotated (the old one dies)
+  // unless `control.rotateRefreshTokens` is false, when the answer carries no new one.
+  const refreshTokens = new Set();
+  service.on('beforeResponse', (response, req) => {
+    const grant = req.body.grant_type;
+    if (grant === 'refresh_token') {
+      const presented = req.body.refresh_token;
+      const basic = (req.headers.authorization || '').replace(/^Basic /, '');
+      const [id, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent);
+      const known = refreshTokens.has(presented);
+      const client = (id || req.body.client_id) === CLIENT_ID
+        && (secret || req.body.client_secret) === CLIENT_SECRET;
+      if (!known || !client) {
+        response.statusCode = 400;
+        response.body = { error: 'invalid_grant', error_description: 'unknown refresh token' };
+        return;
+      }
+      if (control.rotateRefreshTokens === false) {
+        delete response.body.refresh_token;
+      } else {
+        refreshTokens.delete(presented);
+      }
+      accessTokens.add(response.body.access_token);
+    }
+    if (response.statusCode === 200 && response.body.refresh_token) {
+      refreshTokens.add(response.body.refresh_token);
+    }
+  });
+
   const bearer = (req) => (req.headers.authorization || '').replace(/^Bearer /, '');
   app.get('/user', (req, res) => {
     if (!accessTokens.has(bearer(req))) return json(res, 401, { message: 'Bad credentials' });

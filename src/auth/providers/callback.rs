@@ -149,6 +149,8 @@ impl Auth {
             .provider_session(ctx, &runtime, provider, &profile, link, &options)
             .await
             .map_err(fail)?;
+        self.stash_provider_session(&runtime, provider.spec.name, &session, &tokens)
+            .await;
         Ok(ProviderDone {
             redirect_to: back,
             refresh_token: Some(session.refresh_token),

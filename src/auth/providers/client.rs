@@ -120,6 +120,8 @@ impl<'c> AsyncHttpClient<'c> for Outgoing<'_> {
 pub(super) struct Tokens {
     pub access: Secret,
     pub refresh: Option<Secret>,
+    /// The access token's lifetime, when the provider says (`expires_in`).
+    pub expires_in: Option<Duration>,
 }
 
 /// A token endpoint's answer. Laxer than the `oauth2` crate's standard response in one way:
@@ -161,6 +163,41 @@ impl TokenResponse for ProviderToken {
     }
 }
 
+type ProviderClient = oauth2::Client<
+    BasicErrorResponse,
+    ProviderToken,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+/// A plain OAuth 2 provider's client for its token endpoint, with the client credentials
+/// where that provider wants them.
+fn token_client(provider: &ProviderConfig) -> Result<ProviderClient> {
+    let token_url = provider
+        .token_url
+        .clone()
+        .ok_or_else(|| Error::Internal(format!("{}: no token URL", provider.spec.name)))?;
+    let quirks = apis::quirks(provider.spec.name);
+    Ok(
+        oauth2::Client::new(ClientId::new(provider.client_id.clone()))
+            .set_client_secret(ClientSecret::new(
+                provider.client_secret.expose().to_owned(),
+            ))
+            .set_auth_type(if quirks.credentials_in_body {
+                AuthType::RequestBody
+            } else {
+                AuthType::BasicAuth
+            })
+            .set_token_uri(TokenUrl::from_url(token_url)),
+    )
+}
+
 /// Exchanges the authorization code (with the flow's PKCE verifier, where the provider
 /// takes PKCE) at the token endpoint. Returns the tokens and the whole answer.
 pub(super) async fn exchange(
@@ -169,47 +206,45 @@ pub(super) async fn exchange(
     code: &str,
     verifier: &Secret,
 ) -> Result<(Tokens, ProviderToken)> {
-    let internal = |what: &str| Error::Internal(format!("{}: {what}", provider.spec.name));
-    let token_url = provider
-        .token_url
-        .clone()
-        .ok_or_else(|| internal("no token URL"))?;
     let redirect = oauth2::RedirectUrl::new(callback_url(&runtime.config.server_url, provider))
-        .map_err(|e| internal(&format!("callback URL: {e}")))?;
-    let quirks = apis::quirks(provider.spec.name);
-    let client = oauth2::Client::<
-        BasicErrorResponse,
-        ProviderToken,
-        BasicTokenIntrospectionResponse,
-        StandardRevocableToken,
-        BasicRevocationErrorResponse,
-    >::new(ClientId::new(provider.client_id.clone()))
-    .set_client_secret(ClientSecret::new(
-        provider.client_secret.expose().to_owned(),
-    ))
-    .set_auth_type(if quirks.credentials_in_body {
-        AuthType::RequestBody
-    } else {
-        AuthType::BasicAuth
-    })
-    .set_token_uri(TokenUrl::from_url(token_url))
-    .set_redirect_uri(redirect);
+        .map_err(|e| Error::Internal(format!("{}: callback URL: {e}", provider.spec.name)))?;
+    let client = token_client(provider)?.set_redirect_uri(redirect);
     let http = Outgoing(&runtime.http);
     let mut request = client.exchange_code(AuthorizationCode::new(code.to_owned()));
-    if quirks.pkce {
+    if apis::quirks(provider.spec.name).pkce {
         request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()));
     }
     let token = request
         .request_async(&http)
         .await
         .map_err(|e| Error::TokenExchange(token_error(e)))?;
-    let tokens = Tokens {
+    Ok((tokens_of(&token), token))
+}
+
+/// `grant_type=refresh_token` at a plain OAuth 2 provider's token endpoint.
+pub(super) async fn refresh(
+    runtime: &Runtime,
+    provider: &ProviderConfig,
+    refresh: &Secret,
+) -> Result<Tokens> {
+    let http = Outgoing(&runtime.http);
+    let token = token_client(provider)?
+        .exchange_refresh_token(&RefreshToken::new(refresh.expose().to_owned()))
+        .request_async(&http)
+        .await
+        .map_err(|e| Error::ProviderRefresh(token_error(e)))?;
+    Ok(tokens_of(&token))
+}
+
+/// The tokens of any token endpoint's answer.
+pub(super) fn tokens_of(token: &impl TokenResponse) -> Tokens {
+    Tokens {
         access: Secret::new(token.access_token().secret().clone()),
         refresh: token
             .refresh_token()
             .map(|t| Secret::new(t.secret().clone())),
-    };
-    Ok((tokens, token))
+        expires_in: token.expires_in(),
+    }
 }
 
 /// For logs: the provider's error code, or what failed on the way. Never a token.

@@ -18,9 +18,9 @@ use url::Url;
 use super::client::PROVIDER_TIMEOUT;
 use crate::auth::Runtime;
 use crate::auth::error::{Error, Result};
-use crate::outgoing::{describe, read_limited};
 use crate::config::ProviderConfig;
 use crate::model::Timestamp;
+use crate::outgoing::{describe, read_limited};
 
 /// Never trust a cached document for less than this, even if the provider says `no-cache`
 /// or `max-age=0`: it bounds how often sign-ins make us call the provider.

@@ -15,12 +15,14 @@ mod idtoken;
 mod oidc;
 mod oidc_profiles;
 mod profiles;
+mod tokens;
 
 pub(crate) use callback::sealed_id_token_link;
 pub use callback::{ProviderCallback, ProviderDone};
 pub use discovery::OidcCache;
 pub use idtoken::IdTokenSignIn;
 pub use profiles::Profile;
+pub use tokens::{HANDOVER_TTL, ProviderSession};
 
 use std::time::Duration;
 

@@ -6,13 +6,13 @@
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, TokenResponse,
+    EndpointNotSet, EndpointSet, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RefreshToken, Scope, TokenResponse,
 };
 use sha2::{Digest, Sha256};
 
 use super::callback_url;
-use super::client::{Authorize, Outgoing, Tokens, token_error};
+use super::client::{Authorize, Outgoing, Tokens, token_error, tokens_of};
 use super::idclaims::checked_claims;
 use super::oidc_profiles;
 use super::profiles::Profile;
@@ -139,13 +139,27 @@ pub(super) async fn exchange(
         checked_claims(rt, provider, now, &id_token, &provider.client_id, &expected).await?;
     let profile = oidc_profiles::profile(provider.spec.name, &claims)
         .map_err(|e| Error::TokenExchange(e.to_owned()))?;
-    let tokens = Tokens {
-        access: Secret::new(response.access_token().secret().clone()),
-        refresh: response
-            .refresh_token()
-            .map(|t| Secret::new(t.secret().clone())),
-    };
-    Ok((tokens, profile))
+    Ok((tokens_of(&response), profile))
+}
+
+/// `grant_type=refresh_token` at the discovered token endpoint, with the client credentials
+/// as for the code exchange (Apple's secret signed anew).
+pub(super) async fn refresh(
+    rt: &Runtime,
+    provider: &ProviderConfig,
+    now: Timestamp,
+    refresh: &Secret,
+) -> Result<Tokens> {
+    let metadata = rt.oidc_cache.metadata(rt, provider, now).await?;
+    let client = client(rt, provider, metadata, client_secret(provider, now)?)?;
+    let http = Outgoing(&rt.http);
+    let response = client
+        .exchange_refresh_token(&RefreshToken::new(refresh.expose().to_owned()))
+        .map_err(|e| Error::ProviderRefresh(e.to_string()))?
+        .request_async(&http)
+        .await
+        .map_err(|e| Error::ProviderRefresh(token_error(e)))?;
+    Ok(tokens_of(&response))
 }
 
 /// `POST /signin/idtoken`: an ID token the app got from the provider itself (a native

@@ -9,6 +9,7 @@ mod outbox;
 mod passwords;
 mod pats;
 mod pool;
+mod provider_tokens;
 mod providers;
 mod server;
 mod sessions;

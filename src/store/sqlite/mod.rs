@@ -9,6 +9,7 @@ mod mfa;
 mod outbox;
 mod passwords;
 mod pats;
+mod provider_tokens;
 mod providers;
 mod server;
 mod sessions;

@@ -1,0 +1,42 @@
+//! The provider's tokens after sign-in (issue 19): a linked account's stored tokens replaced
+//! after a refresh, and the one-time hand-over of a sign-in's tokens to its session.
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::model::{ProviderLink, ProviderSessionStash, RefreshTokenId, Timestamp, UserId};
+
+#[async_trait]
+pub trait ProviderTokenStore: Send + Sync {
+    /// The user's link to `provider`, tokens sealed as stored; of several accounts at one
+    /// provider, the one updated last. `None` when the user has none (or does not exist).
+    async fn provider_link_of(
+        &self,
+        user_id: UserId,
+        provider: &str,
+    ) -> Result<Option<ProviderLink>, StoreError>;
+    /// Replaces the sealed tokens of the user's link to `link.provider_user_id`; a `None`
+    /// refresh token keeps the stored one (providers that do not rotate send none). False,
+    /// with nothing written, when the user has no such link.
+    async fn replace_provider_tokens(
+        &self,
+        user_id: UserId,
+        link: &ProviderLink,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Keeps a sign-in's provider session for its refresh-token family, replacing an older
+    /// one for the same family and provider; also deletes a small batch of expired ones.
+    /// Fails (a `StoreError`) if the family no longer exists.
+    async fn insert_provider_session(&self, stash: &ProviderSessionStash)
+    -> Result<(), StoreError>;
+    /// Deletes and returns the sealed provider session of `provider` kept for this user's
+    /// family `refresh_token_id`, if it has not expired at `now`. At most one caller ever
+    /// gets `Some` for one stash.
+    async fn take_provider_session(
+        &self,
+        user_id: UserId,
+        refresh_token_id: RefreshTokenId,
+        provider: &str,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError>;
+}
