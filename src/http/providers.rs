@@ -74,6 +74,10 @@ pub struct CallbackParams {
     error: Option<String>,
     error_description: Option<String>,
     error_uri: Option<String>,
+    /// OAuth 1.0a (Twitter).
+    oauth_token: Option<String>,
+    oauth_verifier: Option<String>,
+    denied: Option<String>,
 }
 
 /// GET /signin/provider/{provider}/callback: 302 to the flow's `redirectTo` with
@@ -115,6 +119,9 @@ async fn finish(
         error_description: params.error_description,
         error_uri: params.error_uri,
         browser_binding: read_cookie(headers, cookie_name(secure)),
+        oauth_token: params.oauth_token,
+        oauth_verifier: params.oauth_verifier,
+        denied: params.denied,
     };
     let done = app
         .auth

@@ -35,6 +35,7 @@ mod providers;
 mod providers_github;
 mod providers_google;
 mod providers_idtoken;
+mod providers_twitter;
 mod ratelimit;
 mod sessions;
 mod sms;

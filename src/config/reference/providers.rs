@@ -7,7 +7,7 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_PROVIDER_<NAME>_ENABLED",
         default: "`false`",
-        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...). Latchkey runs GitHub and Google (OpenID Connect) so far; enabling another stops start-up. Enabled without a client id and secret stops start-up too.",
+        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...). Latchkey runs GitHub, Google (OpenID Connect) and Twitter (OAuth 1.0a) so far; enabling another stops start-up. Enabled without a client id and secret (Twitter: consumer key and secret) stops start-up too.",
     },
     Variable {
         name: "AUTH_PROVIDER_<NAME>_CLIENT_ID",
@@ -43,6 +43,21 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
         name: "AUTH_PROVIDER_GOOGLE_AUDIENCE",
         default: "`$AUTH_PROVIDER_GOOGLE_CLIENT_ID`",
         description: "The audience ID tokens given to `POST /signin/idtoken` must name (the client id of the app that got them from Google).",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_TWITTER_CONSUMER_KEY",
+        default: "—",
+        description: "Twitter's consumer (API) key; Twitter signs in with OAuth 1.0a, which has no client id, secret or scopes. Register `$AUTH_SERVER_URL/signin/provider/twitter/callback` as the callback URL.",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_TWITTER_CONSUMER_SECRET",
+        default: "—",
+        description: "Twitter's consumer (API) secret, which signs every request to Twitter (HMAC-SHA1). 🔒",
+    },
+    Variable {
+        name: "LATCHKEY_PROVIDER_TWITTER_REQUEST_TOKEN_URL",
+        default: "`https://api.twitter.com/oauth/request_token`",
+        description: "Overrides Twitter's request-token endpoint (OAuth 1.0a's first step); the authorization, access-token (`_TOKEN_URL`) and `verify_credentials` (`_USERINFO_URL`) endpoints take the `LATCHKEY_PROVIDER_TWITTER_*` names below.",
     },
     Variable {
         name: "LATCHKEY_PROVIDER_<NAME>_AUTHORIZATION_URL",

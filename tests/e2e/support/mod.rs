@@ -8,6 +8,7 @@ pub mod fake_sms;
 pub mod fake_smtp;
 pub mod oauth_mock;
 pub mod smtp;
+pub mod twitter_mock;
 
 use std::sync::Arc;
 use std::time::Duration;
