@@ -62,7 +62,7 @@ pub(super) async fn authorize(
         .await
         .map_err(|e| internal(format!("request token: {e}")))?;
     let confirmed = field(&form, "oauth_callback_confirmed");
-    if !confirmed.is_some_and(|c| c.expose() == "true") {
+    if confirmed.is_none_or(|c| c.expose() != "true") {
         return Err(internal("request token: callback not confirmed".into()));
     }
     let (Some(token), Some(secret)) = (
