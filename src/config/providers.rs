@@ -16,6 +16,9 @@ pub enum Protocol {
     /// OpenID Connect: discovery from the issuer, an ID token checked for signature, issuer,
     /// audience, expiry and nonce.
     OpenIdConnect,
+    /// OAuth 1.0a (Twitter): a request token, the user's authorization, the access token and
+    /// its secret; every request signed with HMAC-SHA1.
+    OAuth1,
 }
 
 /// One built-in provider.
@@ -33,6 +36,8 @@ pub struct ProviderSpec {
     pub userinfo_url: &'static str,
     /// The OpenID issuer (discovery at `<issuer>/.well-known/openid-configuration`).
     pub issuer: &'static str,
+    /// OAuth 1.0a's first step (temporary credentials); empty for the other protocols.
+    pub request_token_url: &'static str,
     /// Whether Latchkey runs this provider's flow yet (issue 19 adds them one by one). Enabling
     /// one that it does not stops start-up rather than failing at the first sign-in.
     pub supported: bool,
@@ -53,6 +58,7 @@ const fn oauth2(
         token_url,
         userinfo_url,
         issuer: "",
+        request_token_url: "",
         supported: false,
     }
 }
@@ -72,6 +78,32 @@ const fn oidc(
         token_url: "",
         userinfo_url: "",
         issuer,
+        request_token_url: "",
+        supported: false,
+    }
+}
+
+/// An OAuth 1.0a provider: `[request token, authorize, access token, profile]`.
+const fn oauth1(
+    name: &'static str,
+    env: &'static str,
+    [
+        request_token_url,
+        authorization_url,
+        token_url,
+        userinfo_url,
+    ]: [&'static str; 4],
+) -> ProviderSpec {
+    ProviderSpec {
+        name,
+        env,
+        default_scopes: &[],
+        protocol: Protocol::OAuth1,
+        authorization_url,
+        token_url,
+        userinfo_url,
+        issuer: "",
+        request_token_url,
         supported: false,
     }
 }
@@ -197,17 +229,17 @@ pub const PROVIDERS: &[ProviderSpec] = &[
             "https://api.twitch.tv/helix/users",
         ],
     )),
-    // OAuth 1.0a (consumer key and secret); its flow is not built yet.
-    oauth2(
+    // OAuth 1.0a, with a consumer key and secret instead of a client id and secret.
+    supported(oauth1(
         "twitter",
         "TWITTER",
-        &[],
         [
+            "https://api.twitter.com/oauth/request_token",
             "https://api.twitter.com/oauth/authorize",
             "https://api.twitter.com/oauth/access_token",
             "https://api.twitter.com/1.1/account/verify_credentials.json",
         ],
-    ),
+    )),
     supported(oauth2(
         "windowslive",
         "WINDOWS_LIVE",
@@ -268,6 +300,8 @@ pub struct ProviderConfig {
     pub jwks_url: Option<Url>,
     /// The OpenID issuer, checked in ID tokens; `None` for plain OAuth 2 providers.
     pub issuer: Option<Url>,
+    /// OAuth 1.0a's request-token endpoint (overridable); `None` for the other protocols.
+    pub request_token_url: Option<Url>,
     /// `AUTH_PROVIDER_{GOOGLE,APPLE}_AUDIENCE`: the audience `POST /signin/idtoken` expects
     /// (a native app's client id); the client id when unset.
     pub audience: Option<String>,
@@ -330,8 +364,13 @@ pub(super) fn providers_settings(v: &mut Vars) -> ProvidersConfig {
             ));
             continue;
         }
-        let client_id = v.get(&var("CLIENT_ID")).map(str::to_owned);
-        let mut client_secret = v.get(&var("CLIENT_SECRET")).map(Secret::new);
+        // OAuth 1.0a calls its client credentials a consumer key and secret (upstream's names).
+        let (id_var, secret_var) = match spec.protocol {
+            Protocol::OAuth1 => (var("CONSUMER_KEY"), var("CONSUMER_SECRET")),
+            Protocol::OAuth2 | Protocol::OpenIdConnect => (var("CLIENT_ID"), var("CLIENT_SECRET")),
+        };
+        let client_id = v.get(&id_var).map(str::to_owned);
+        let mut client_secret = v.get(&secret_var).map(Secret::new);
         // Apple signs a client secret per exchange with its key instead.
         let apple = match spec.name {
             "apple" => match super::providers_oidc::apple_key(v) {
@@ -347,11 +386,9 @@ pub(super) fn providers_settings(v: &mut Vars) -> ProvidersConfig {
             .then(|| super::providers_oidc::tenant(v, spec.env));
         let (Some(client_id), Some(client_secret)) = (client_id, client_secret) else {
             v.errors.push(format!(
-                "{}: the {} provider needs {} and {}",
+                "{}: the {} provider needs {id_var} and {secret_var}",
                 var("ENABLED"),
                 spec.name,
-                var("CLIENT_ID"),
-                var("CLIENT_SECRET")
             ));
             continue;
         };
@@ -381,7 +418,7 @@ pub(super) fn providers_settings(v: &mut Vars) -> ProvidersConfig {
             }
         };
         let issuer = match spec.protocol {
-            Protocol::OAuth2 => None,
+            Protocol::OAuth2 | Protocol::OAuth1 => None,
             Protocol::OpenIdConnect => {
                 let issuer = match &tenant {
                     Some(tenant) => spec.issuer.replace("{tenant}", tenant),
@@ -389,6 +426,10 @@ pub(super) fn providers_settings(v: &mut Vars) -> ProvidersConfig {
                 };
                 endpoint(v, "ISSUER", &issuer)
             }
+        };
+        let request_token_url = match spec.protocol {
+            Protocol::OAuth1 => endpoint(v, "REQUEST_TOKEN_URL", spec.request_token_url),
+            Protocol::OAuth2 | Protocol::OpenIdConnect => None,
         };
         enabled.push(ProviderConfig {
             spec,
@@ -400,6 +441,7 @@ pub(super) fn providers_settings(v: &mut Vars) -> ProvidersConfig {
             userinfo_url: endpoint(v, "USERINFO_URL", spec.userinfo_url),
             jwks_url: endpoint(v, "JWKS_URL", ""),
             issuer,
+            request_token_url,
             audience: v.get(&var("AUDIENCE")).map(str::to_owned),
             authorize_params: authorize_params(v, spec),
             tenant,
@@ -426,7 +468,7 @@ fn authorize_params(v: &mut Vars, spec: &ProviderSpec) -> Vec<(&'static str, Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use crate::config::{Config, is_variable};
 
     fn providers(vars: &[(&str, &str)]) -> Result<ProvidersConfig, Vec<String>> {
         Config::from_vars(vars.iter().copied())
@@ -534,8 +576,13 @@ mod tests {
                 "AUTH_PROVIDER_GITHUB_ENABLED: the github provider needs",
             ),
             (
-                &[("AUTH_PROVIDER_TWITTER_ENABLED", "true")],
-                "AUTH_PROVIDER_TWITTER_ENABLED: Latchkey does not run the twitter flow yet",
+                &[
+                    ("AUTH_PROVIDER_TWITTER_ENABLED", "true"),
+                    ("AUTH_PROVIDER_TWITTER_CLIENT_ID", "id"),
+                    ("AUTH_PROVIDER_TWITTER_CLIENT_SECRET", "s"),
+                ],
+                "AUTH_PROVIDER_TWITTER_ENABLED: the twitter provider needs \
+                 AUTH_PROVIDER_TWITTER_CONSUMER_KEY and AUTH_PROVIDER_TWITTER_CONSUMER_SECRET",
             ),
             (
                 &[
@@ -554,6 +601,61 @@ mod tests {
                 "{expected}: {errors:?}"
             );
         }
+    }
+
+    /// Whichever provider Latchkey does not run yet (none, once issue 19 is done) stops
+    /// start-up when enabled, naming the variable.
+    #[test]
+    fn enabling_an_unsupported_provider_stops_start_up() {
+        for spec in PROVIDERS.iter().filter(|p| !p.supported) {
+            let enabled = format!("AUTH_PROVIDER_{}_ENABLED", spec.env);
+            let errors = providers(&[(enabled.as_str(), "true")]).unwrap_err();
+            let expected = format!(
+                "{enabled}: Latchkey does not run the {} flow yet",
+                spec.name
+            );
+            assert!(
+                errors.iter().any(|e| e.starts_with(&expected)),
+                "{errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn twitter_is_oauth1_with_a_consumer_key_and_overridable_endpoints() {
+        let base = [
+            ("AUTH_PROVIDER_TWITTER_ENABLED", "true"),
+            ("AUTH_PROVIDER_TWITTER_CONSUMER_KEY", "key"),
+            ("AUTH_PROVIDER_TWITTER_CONSUMER_SECRET", "secret"),
+        ];
+        let config = providers(&base).unwrap();
+        let twitter = config.get("twitter").unwrap();
+        assert_eq!(twitter.spec.protocol, Protocol::OAuth1);
+        assert_eq!(twitter.client_id, "key");
+        assert!(twitter.client_secret.ct_eq("secret"));
+        assert!(twitter.scopes.is_empty());
+        assert_eq!(
+            twitter.request_token_url.as_ref().unwrap().as_str(),
+            "https://api.twitter.com/oauth/request_token"
+        );
+        assert_eq!(
+            twitter.userinfo_url.as_ref().unwrap().as_str(),
+            "https://api.twitter.com/1.1/account/verify_credentials.json"
+        );
+        let mut vars = base.to_vec();
+        vars.push((
+            "LATCHKEY_PROVIDER_TWITTER_REQUEST_TOKEN_URL",
+            "http://127.0.0.1:9/oauth/request_token",
+        ));
+        let config = providers(&vars).unwrap();
+        let url = config.get("twitter").unwrap().request_token_url.clone();
+        assert_eq!(
+            url.unwrap().as_str(),
+            "http://127.0.0.1:9/oauth/request_token"
+        );
+        assert!(is_variable("LATCHKEY_PROVIDER_TWITTER_REQUEST_TOKEN_URL"));
+        assert!(is_variable("AUTH_PROVIDER_TWITTER_CONSUMER_KEY"));
+        assert!(is_variable("AUTH_PROVIDER_TWITTER_CONSUMER_SECRET"));
     }
 
     #[test]

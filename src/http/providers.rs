@@ -74,6 +74,10 @@ pub struct CallbackParams {
     error: Option<String>,
     error_description: Option<String>,
     error_uri: Option<String>,
+    /// OAuth 1.0a (Twitter).
+    oauth_token: Option<String>,
+    oauth_verifier: Option<String>,
+    denied: Option<String>,
     /// Apple's `user` (JSON with the name, first sign-in only).
     user: Option<String>,
 }
@@ -132,6 +136,9 @@ pub(super) async fn finish(
         error_uri: params.error_uri,
         browser_binding: read_cookie(headers, cookie_name(secure)),
         apple_user: params.user,
+        oauth_token: params.oauth_token,
+        oauth_verifier: params.oauth_verifier,
+        denied: params.denied,
     };
     let done = app
         .auth

@@ -20,7 +20,7 @@ pub use ids::{ChallengeId, CredentialId, MailId, RefreshTokenId, SecurityKeyId, 
 pub use mail::OutboxMail;
 pub use pat::{NewPat, PatInfo};
 pub use phone::PhoneNumber;
-pub use provider::{ProviderFlow, ProviderLink, ProviderSessionStash};
+pub use provider::{ProviderFlow, ProviderLink, ProviderSessionStash, RequestToken};
 pub use redirect::RedirectUrl;
 pub use secret::Secret;
 pub use user::{NewUser, User};

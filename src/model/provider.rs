@@ -20,8 +20,19 @@ pub struct ProviderFlow {
     pub nonce: Option<Secret>,
     /// `connect`: link the provider account to this signed-in user instead of signing in.
     pub connect_user: Option<UserId>,
+    /// OAuth 1.0a (Twitter) only: the request token the provider issued for this flow.
+    pub request_token: Option<RequestToken>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+}
+
+/// OAuth 1.0a's temporary credentials. The token goes through the browser (it names the
+/// authorization at the provider); its secret signs the access-token request and is sealed
+/// with the encryption key before it gets here.
+#[derive(Debug, Clone)]
+pub struct RequestToken {
+    pub token: String,
+    pub secret_sealed: String,
 }
 
 /// A provider account linked to a user (`auth.user_providers`). The tokens are sealed with

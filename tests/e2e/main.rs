@@ -40,6 +40,7 @@ mod providers_idtoken;
 mod providers_oauth2;
 mod providers_oidc;
 mod providers_tokens;
+mod providers_twitter;
 mod ratelimit;
 mod sessions;
 mod sms;

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::profiles::Profile;
-use super::{ProviderFailure, apis, client, oidc, sha256_hex};
+use super::{ProviderFailure, apis, client, oauth1, oidc, sha256_hex};
 use crate::auth::error::{Error, Result};
 use crate::auth::sessions::{Session, SessionKind};
 use crate::auth::signup::{
@@ -27,6 +27,11 @@ pub struct ProviderCallback {
     pub browser_binding: Option<String>,
     /// Apple's `user` form field (JSON, first sign-in only): the name, nothing else taken.
     pub apple_user: Option<String>,
+    /// OAuth 1.0a (Twitter): the authorized request token and its verifier, instead of a code.
+    pub oauth_token: Option<String>,
+    pub oauth_verifier: Option<String>,
+    /// OAuth 1.0a: Twitter's answer when the user cancels (`denied=<request token>`).
+    pub denied: Option<String>,
 }
 
 /// Where the flow ends: its `redirectTo`, with the new session's refresh token unless the
@@ -105,14 +110,39 @@ impl Auth {
                 uri: callback.error_uri,
             }));
         }
+        if callback.denied.is_some() {
+            return Err(fail(Error::ProviderReported {
+                error: "access_denied".into(),
+                description: Some("The user denied the authorization".into()),
+                uri: None,
+            }));
+        }
         let Some(provider) = config.providers.get(provider) else {
             return Err(fail(Error::EndpointDisabled));
         };
-        let code = callback
-            .code
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| fail(Error::InvalidRequest("no code")))?;
+        // OAuth 1.0a brings `oauth_token` and `oauth_verifier` instead of a code.
+        let code =
+            match provider.spec.protocol {
+                Protocol::OAuth1 => String::new(),
+                Protocol::OAuth2 | Protocol::OpenIdConnect => callback
+                    .code
+                    .filter(|c| !c.is_empty())
+                    .ok_or_else(|| fail(Error::InvalidRequest("no code")))?,
+            };
         let (tokens, profile) = match provider.spec.protocol {
+            Protocol::OAuth1 => {
+                let request = flow
+                    .request_token
+                    .as_ref()
+                    .ok_or_else(|| fail(Error::InvalidState))?;
+                let back = oauth1::Verified {
+                    oauth_token: callback.oauth_token.as_deref(),
+                    oauth_verifier: callback.oauth_verifier.as_deref(),
+                };
+                oauth1::exchange(&runtime, provider, &flow.state_hash, request, back)
+                    .await
+                    .map_err(fail)?
+            }
             Protocol::OAuth2 => apis::sign_in(&runtime, provider, &code, &flow.pkce_verifier)
                 .await
                 .map_err(fail)?,
@@ -370,12 +400,19 @@ fn sealed_link(
         &format!("provider-access:{name}:{}", profile.id),
         tokens.access.expose().as_bytes(),
     )?;
+    // OAuth 1.0a has no refresh token; the second slot holds the access token's secret, which
+    // signs every request made with the token. Its own context keeps it from ever being opened
+    // (and sent to a token endpoint) as a refresh token.
+    let refresh_kind = match provider.spec.protocol {
+        Protocol::OAuth1 => "provider-token-secret",
+        Protocol::OAuth2 | Protocol::OpenIdConnect => "provider-refresh",
+    };
     let refresh = tokens
         .refresh
         .as_ref()
         .map(|t| {
             rt.sealer.seal(
-                &format!("provider-refresh:{name}:{}", profile.id),
+                &format!("{refresh_kind}:{name}:{}", profile.id),
                 t.expose().as_bytes(),
             )
         })

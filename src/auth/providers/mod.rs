@@ -12,6 +12,7 @@ mod client;
 mod discovery;
 mod idclaims;
 mod idtoken;
+mod oauth1;
 mod oidc;
 mod oidc_profiles;
 mod profiles;
@@ -106,6 +107,8 @@ impl Auth {
             .filter(|b| is_binding(b))
             .unwrap_or_else(random_token);
         let state = random_token();
+        let state_hash = sha256_hex(&state);
+        let mut request_token = None;
         let (start, nonce) = match provider.spec.protocol {
             Protocol::OAuth2 => (
                 client::authorize(&runtime, provider, &state).map_err(fail)?,
@@ -115,6 +118,18 @@ impl Auth {
                 let nonce = random_token();
                 let start = oidc::authorize(&runtime, provider, self.now(), &state, &nonce).await;
                 (start.map_err(fail)?, Some(Secret::new(nonce)))
+            }
+            Protocol::OAuth1 => {
+                let start = oauth1::authorize(&runtime, provider, &state, &state_hash)
+                    .await
+                    .map_err(fail)?;
+                request_token = Some(start.request_token);
+                // OAuth 1.0a has no PKCE: the verifier column stays empty.
+                let start = client::Authorize {
+                    url: start.url,
+                    pkce_verifier: Secret::new(""),
+                };
+                (start, None)
             }
         };
         let now = self.now();
@@ -126,13 +141,14 @@ impl Auth {
         let options = serde_json::to_value(&options)
             .map_err(|e| fail(Error::Internal(format!("provider options: {e}"))))?;
         let flow = ProviderFlow {
-            state_hash: sha256_hex(&state),
+            state_hash,
             provider: provider.spec.name.to_owned(),
             browser_hash: sha256_hex(&binding),
             options,
             pkce_verifier: start.pkce_verifier,
             nonce,
             connect_user,
+            request_token,
             created_at: now,
             expires_at: now + FLOW_TTL,
         };

@@ -47,6 +47,35 @@ pub fn github(user: &Value, emails: &Value) -> Result<Profile, &'static str> {
     })
 }
 
+/// Twitter (OAuth 1.0a): `GET account/verify_credentials.json?include_email=true`. The id is
+/// `id_str`: the numeric `id` exceeds what JavaScript numbers hold, so Twitter sends both.
+///
+/// Twitter has no verified flag. Its API reference for `include_email` says the address "will
+/// be returned ... as a string. If the user does not have an email address on their account, or
+/// if the email address is not verified, null will be returned." So an address present is one
+/// Twitter verified, and only then is there an address at all: an account without one is
+/// created without an e-mail and is never linked to an existing user by address.
+pub fn twitter(user: &Value) -> Result<Profile, &'static str> {
+    let id = match (&user["id_str"], &user["id"]) {
+        (Value::String(s), _) if is_decimal(s) => s.clone(),
+        (_, Value::Number(n)) if n.is_u64() => n.to_string(),
+        _ => return Err("no account id in the profile"),
+    };
+    let email = text(&user["email"]).map(|e| e.to_lowercase());
+    Ok(Profile {
+        id,
+        email_verified: email.is_some(),
+        email,
+        name: text(&user["name"]).or_else(|| text(&user["screen_name"])),
+        avatar_url: text(&user["profile_image_url_https"]),
+    })
+}
+
+/// Twitter's ids are unsigned decimal numbers.
+fn is_decimal(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// A non-empty string, trimmed.
 fn text(value: &Value) -> Option<String> {
     value
@@ -143,5 +172,70 @@ mod tests {
         }
         let avatar = github(&ada, &json!([])).unwrap().avatar_url;
         assert_eq!(avatar.as_deref(), Some("https://a.test/1"));
+    }
+    #[test]
+    fn twitter_profiles() {
+        type Expected = Result<
+            (
+                &'static str,
+                Option<&'static str>,
+                bool,
+                Option<&'static str>,
+            ),
+            &'static str,
+        >;
+        let cases: &[(&str, Value, Expected)] = &[
+            (
+                "an address is one Twitter verified",
+                json!({"id": 1_234_567_890_123_456_789_u64, "id_str": "1234567890123456789",
+                       "name": "Ada", "screen_name": "ada", "email": "Ada@X.test",
+                       "profile_image_url_https": "https://pbs.test/ada.jpg"}),
+                Ok(("1234567890123456789", Some("ada@x.test"), true, Some("Ada"))),
+            ),
+            (
+                "no address (none on the account, or unverified): null",
+                json!({"id_str": "7", "name": "", "screen_name": "bob", "email": null}),
+                Ok(("7", None, false, Some("bob"))),
+            ),
+            (
+                "an empty address is none",
+                json!({"id_str": "8", "email": "  "}),
+                Ok(("8", None, false, None)),
+            ),
+            (
+                "the numeric id when id_str is missing",
+                json!({"id": 9, "name": "Carol"}),
+                Ok(("9", None, false, Some("Carol"))),
+            ),
+            (
+                "no id",
+                json!({"screen_name": "x"}),
+                Err("no account id in the profile"),
+            ),
+            (
+                "an id that is not a number",
+                json!({"id_str": "../1", "id": -1}),
+                Err("no account id in the profile"),
+            ),
+            (
+                "an error body",
+                json!({"errors": [{"code": 89}]}),
+                Err("no account id in the profile"),
+            ),
+        ];
+        for (name, user, expected) in cases {
+            match (twitter(user), expected) {
+                (Ok(p), Ok((id, email, verified, display))) => {
+                    assert_eq!(p.id, *id, "{name}");
+                    assert_eq!(p.email.as_deref(), *email, "{name}");
+                    assert_eq!(p.email_verified, *verified, "{name}");
+                    assert_eq!(p.name.as_deref(), *display, "{name}");
+                }
+                (Err(e), Err(expected)) => assert_eq!(e, *expected, "{name}"),
+                (got, _) => panic!("{name}: {got:?}"),
+            }
+        }
+        let avatar = twitter(&cases[0].1).unwrap().avatar_url;
+        assert_eq!(avatar.as_deref(), Some("https://pbs.test/ada.jpg"));
     }
 }

@@ -57,7 +57,11 @@ impl Auth {
         let now = self.now();
         let stashed = Stashed {
             access_token: tokens.access.expose().to_owned(),
-            refresh_token: tokens.refresh.as_ref().map(|t| t.expose().to_owned()),
+            // Twitter's token secret (OAuth 1.0a) is not a refresh token: it stays sealed.
+            refresh_token: match rt.config.providers.get(provider).map(|p| p.spec.protocol) {
+                Some(Protocol::OAuth1) => None,
+                _ => tokens.refresh.as_ref().map(|t| t.expose().to_owned()),
+            },
             expires_at: expiry(now, tokens.expires_in),
         };
         let sealed = serde_json::to_vec(&stashed)
@@ -137,7 +141,7 @@ impl Auth {
         provider: &str,
     ) -> Result<()> {
         let rt = self.runtime();
-        let config = enabled(&rt, provider)?;
+        let config = refreshable(enabled(&rt, provider)?)?;
         let link = self
             .store
             .provider_link_of(user_id, config.spec.name)
@@ -175,7 +179,7 @@ impl Auth {
         refresh_token: &str,
     ) -> Result<ProviderSession> {
         let rt = self.runtime();
-        let config = enabled(&rt, provider)?;
+        let config = refreshable(enabled(&rt, provider)?)?;
         if refresh_token.is_empty() {
             return Err(Error::InvalidRequest("empty refresh token"));
         }
@@ -267,6 +271,18 @@ async fn refresh_at_provider(
     match provider.spec.protocol {
         Protocol::OpenIdConnect => oidc::refresh(rt, provider, now, refresh).await,
         Protocol::OAuth2 => client::refresh(rt, provider, refresh).await,
+        Protocol::OAuth1 => Err(NOT_REFRESHABLE),
+    }
+}
+
+/// OAuth 1.0a (Twitter) has no refresh: its access token does not expire, and what sits in
+/// the link's refresh slot is the token secret, which is never handed out.
+const NOT_REFRESHABLE: Error = Error::InvalidRequest("OAuth 1.0a tokens are not refreshed");
+
+fn refreshable(provider: &ProviderConfig) -> Result<&ProviderConfig> {
+    match provider.spec.protocol {
+        Protocol::OAuth1 => Err(NOT_REFRESHABLE),
+        Protocol::OAuth2 | Protocol::OpenIdConnect => Ok(provider),
     }
 }
 

@@ -7,7 +7,7 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_PROVIDER_<NAME>_ENABLED",
         default: "`false`",
-        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...): any of the 16 providers of Nhost (Apple, Azure AD, Bitbucket, Discord, Entra ID, Facebook, GitHub, GitLab, Google, LinkedIn, Spotify, Strava, Twitch, Twitter, Windows Live, WorkOS). Enabled without a client id and secret (Apple: its team id, key id and private key) stops start-up.",
+        description: "Offer sign-in with this provider. `<NAME>` is the provider in capitals (`GITHUB`, `GOOGLE`, `WINDOWS_LIVE`, ...): any of the 16 providers of Nhost (Apple, Azure AD, Bitbucket, Discord, Entra ID, Facebook, GitHub, GitLab, Google, LinkedIn, Spotify, Strava, Twitch, Twitter, Windows Live, WorkOS). Enabled without a client id and secret (Twitter: its consumer key and secret; Apple: its team id, key id and private key) stops start-up.",
     },
     Variable {
         name: "AUTH_PROVIDER_<NAME>_CLIENT_ID",
@@ -88,6 +88,21 @@ pub const PROVIDER_VARIABLES: &[Variable] = &[
         name: "AUTH_PROVIDER_ENTRAID_TENANT",
         default: "`common`",
         description: "The same for Entra ID.",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_TWITTER_CONSUMER_KEY",
+        default: "—",
+        description: "Twitter's consumer (API) key; Twitter signs in with OAuth 1.0a, which has no client id, secret or scopes. Register `$AUTH_SERVER_URL/signin/provider/twitter/callback` as the callback URL.",
+    },
+    Variable {
+        name: "AUTH_PROVIDER_TWITTER_CONSUMER_SECRET",
+        default: "—",
+        description: "Twitter's consumer (API) secret, which signs every request to Twitter (HMAC-SHA1). 🔒",
+    },
+    Variable {
+        name: "LATCHKEY_PROVIDER_TWITTER_REQUEST_TOKEN_URL",
+        default: "`https://api.twitter.com/oauth/request_token`",
+        description: "Overrides Twitter's request-token endpoint (OAuth 1.0a's first step); the authorization, access-token (`_TOKEN_URL`) and `verify_credentials` (`_USERINFO_URL`) endpoints take the `LATCHKEY_PROVIDER_TWITTER_*` names below.",
     },
     Variable {
         name: "LATCHKEY_PROVIDER_<NAME>_AUTHORIZATION_URL",

@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{PgStore, db};
-use crate::model::{ProviderFlow, ProviderLink, Secret, Timestamp, UserId};
+use crate::model::{ProviderFlow, ProviderLink, RequestToken, Secret, Timestamp, UserId};
 use crate::store::{ProviderStore, StoreError};
 
 macro_rules! sweep_delete {
@@ -25,15 +25,16 @@ const INSERT: &str = concat!(
     sweep_delete!("$8"),
     ")
     INSERT INTO auth.latchkey_provider_flows (state_hash, provider, browser_hash, options,
-           pkce_verifier, nonce, connect_user_id, created_at, expires_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+           pkce_verifier, nonce, connect_user_id, created_at, expires_at, request_token,
+           request_token_secret)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 );
 // The DELETE's row lock makes a concurrent callback with the same state wait, then find nothing.
 const TAKE: &str = "
     DELETE FROM auth.latchkey_provider_flows
      WHERE state_hash = $1 AND provider = $2 AND expires_at > $3
  RETURNING state_hash, provider, browser_hash, options, pkce_verifier, nonce, connect_user_id,
-           created_at, expires_at";
+           created_at, expires_at, request_token, request_token_secret";
 
 const USER_BY_PROVIDER: &str = "
     SELECT user_id FROM auth.user_providers WHERE provider_id = $1 AND provider_user_id = $2";
@@ -83,6 +84,8 @@ struct FlowRow {
     connect_user_id: Option<Uuid>,
     created_at: Timestamp,
     expires_at: Timestamp,
+    request_token: Option<String>,
+    request_token_secret: Option<String>,
 }
 
 impl From<FlowRow> for ProviderFlow {
@@ -95,10 +98,19 @@ impl From<FlowRow> for ProviderFlow {
             pkce_verifier: Secret::new(r.pkce_verifier),
             nonce: r.nonce.map(Secret::new),
             connect_user: r.connect_user_id.map(UserId::from_uuid),
+            request_token: request_token(r.request_token, r.request_token_secret),
             created_at: r.created_at,
             expires_at: r.expires_at,
         }
     }
+}
+
+/// OAuth 1.0a's request token, when the flow has one (both columns are set together).
+fn request_token(token: Option<String>, secret_sealed: Option<String>) -> Option<RequestToken> {
+    Some(RequestToken {
+        token: token?,
+        secret_sealed: secret_sealed?,
+    })
 }
 
 #[async_trait]
@@ -114,6 +126,8 @@ impl ProviderStore for PgStore {
             .bind(f.connect_user.map(|u| u.as_uuid()))
             .bind(f.created_at)
             .bind(f.expires_at)
+            .bind(f.request_token.as_ref().map(|r| r.token.as_str()))
+            .bind(f.request_token.as_ref().map(|r| r.secret_sealed.as_str()))
             .execute(&mut *self.conn().await?)
             .await
             .map_err(db)?;

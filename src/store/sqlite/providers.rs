@@ -6,7 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{BEGIN_WRITE, SqliteStore, db, from_millis, millis};
-use crate::model::{ProviderFlow, ProviderLink, Secret, Timestamp, UserId};
+use crate::model::{ProviderFlow, ProviderLink, RequestToken, Secret, Timestamp, UserId};
 use crate::store::{ProviderStore, StoreError};
 
 const SWEEP: &str = "
@@ -14,13 +14,14 @@ const SWEEP: &str = "
         SELECT rowid FROM latchkey_provider_flows WHERE expires_at <= $1 LIMIT 16)";
 const INSERT: &str = "
     INSERT INTO latchkey_provider_flows (state_hash, provider, browser_hash, options,
-           pkce_verifier, nonce, connect_user_id, created_at, expires_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+           pkce_verifier, nonce, connect_user_id, created_at, expires_at, request_token,
+           request_token_secret)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 const TAKE: &str = "
     DELETE FROM latchkey_provider_flows
      WHERE state_hash = $1 AND provider = $2 AND expires_at > $3
  RETURNING state_hash, provider, browser_hash, options, pkce_verifier, nonce, connect_user_id,
-           created_at, expires_at";
+           created_at, expires_at, request_token, request_token_secret";
 
 const USER_BY_PROVIDER: &str = "
     SELECT user_id FROM user_providers WHERE provider_id = $1 AND provider_user_id = $2";
@@ -93,6 +94,8 @@ struct FlowRow {
     connect_user_id: Option<Uuid>,
     created_at: i64,
     expires_at: i64,
+    request_token: Option<String>,
+    request_token_secret: Option<String>,
 }
 
 impl TryFrom<FlowRow> for ProviderFlow {
@@ -106,10 +109,19 @@ impl TryFrom<FlowRow> for ProviderFlow {
             pkce_verifier: Secret::new(r.pkce_verifier),
             nonce: r.nonce.map(Secret::new),
             connect_user: r.connect_user_id.map(UserId::from_uuid),
+            request_token: request_token(r.request_token, r.request_token_secret),
             created_at: from_millis("latchkey_provider_flows", r.created_at)?,
             expires_at: from_millis("latchkey_provider_flows", r.expires_at)?,
         })
     }
+}
+
+/// OAuth 1.0a's request token, when the flow has one (both columns are set together).
+fn request_token(token: Option<String>, secret_sealed: Option<String>) -> Option<RequestToken> {
+    Some(RequestToken {
+        token: token?,
+        secret_sealed: secret_sealed?,
+    })
 }
 
 #[async_trait]
@@ -132,6 +144,8 @@ impl ProviderStore for SqliteStore {
             .bind(f.connect_user.map(|u| u.as_uuid()))
             .bind(millis(f.created_at))
             .bind(millis(f.expires_at))
+            .bind(f.request_token.as_ref().map(|r| r.token.as_str()))
+            .bind(f.request_token.as_ref().map(|r| r.secret_sealed.as_str()))
             .execute(&mut *tx)
             .await
             .map_err(db)?;

@@ -9,6 +9,7 @@ pub mod fake_smtp;
 pub mod oauth_mock;
 pub mod provider_flow;
 pub mod smtp;
+pub mod twitter_mock;
 
 use std::sync::Arc;
 use std::time::Duration;
