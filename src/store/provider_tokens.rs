@@ -6,6 +6,26 @@ use async_trait::async_trait;
 use super::StoreError;
 use crate::model::{ProviderLink, ProviderSessionStash, RefreshTokenId, Timestamp, UserId};
 
+/// A link's token columns as both engines read them (`auth.user_providers`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct LinkRow {
+    provider_id: String,
+    provider_user_id: String,
+    access_token: String,
+    refresh_token: Option<String>,
+}
+
+impl From<LinkRow> for ProviderLink {
+    fn from(r: LinkRow) -> ProviderLink {
+        ProviderLink {
+            provider: r.provider_id,
+            provider_user_id: r.provider_user_id,
+            access_token_sealed: r.access_token,
+            refresh_token_sealed: r.refresh_token,
+        }
+    }
+}
+
 #[async_trait]
 pub trait ProviderTokenStore: Send + Sync {
     /// The user's link to `provider`, tokens sealed as stored; of several accounts at one

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{PgStore, db};
 use crate::model::{ProviderLink, ProviderSessionStash, RefreshTokenId, Timestamp, UserId};
+use crate::store::provider_tokens::LinkRow;
 use crate::store::{ProviderTokenStore, StoreError};
 
 const LINK_OF: &str = "
@@ -35,14 +36,6 @@ const TAKE_SESSION: &str = "
      WHERE refresh_token_id = $1 AND provider = $2 AND user_id = $3 AND expires_at > $4
  RETURNING session";
 
-#[derive(sqlx::FromRow)]
-struct LinkRow {
-    provider_id: String,
-    provider_user_id: String,
-    access_token: String,
-    refresh_token: Option<String>,
-}
-
 #[async_trait]
 impl ProviderTokenStore for PgStore {
     async fn provider_link_of(
@@ -56,12 +49,7 @@ impl ProviderTokenStore for PgStore {
             .fetch_optional(&mut *self.conn().await?)
             .await
             .map_err(db)?;
-        Ok(row.map(|r| ProviderLink {
-            provider: r.provider_id,
-            provider_user_id: r.provider_user_id,
-            access_token_sealed: r.access_token,
-            refresh_token_sealed: r.refresh_token,
-        }))
+        Ok(row.map(ProviderLink::from))
     }
 
     async fn replace_provider_tokens(
