@@ -5,41 +5,20 @@
 use std::time::Duration;
 
 use latchkey::model::UserId;
-use serde_json::{Value, json};
+use serde_json::json;
 use url::Url;
 
 use crate::support::TestApp;
 use crate::support::oauth_mock::OAuthMock;
-
-const BACK: &str = "https://app.test/cb";
+use crate::support::provider_flow::{
+    BACK, assert_error, follow, linked_user, param, serve, session_of,
+};
 
 /// The mock and a server pointed at it, allowing `BACK` as redirectTo.
 async fn github(app: TestApp) -> (OAuthMock, TestApp) {
     let mock = OAuthMock::start();
-    let mut vars = mock.github_vars();
-    vars.push((
-        "AUTH_ACCESS_CONTROL_ALLOWED_REDIRECT_URLS".into(),
-        "https://app.test".into(),
-    ));
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let app = app.serving_itself(&vars).await;
+    let app = serve(app, mock.github_vars()).await;
     (mock, app)
-}
-
-/// One step of a browser: a GET that must redirect.
-async fn follow(app: &TestApp, url: &str, cookie: Option<&str>) -> (Url, Option<String>) {
-    let mut req = app.client.get(url);
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", cookie);
-    }
-    let res = req.send().await.unwrap();
-    assert_eq!(res.status(), 302, "{url}: {:?}", res.text().await);
-    let location = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let set = res.headers().get("set-cookie").map(|c| {
-        let text = c.to_str().unwrap();
-        text.split(';').next().unwrap().to_owned()
-    });
-    (location, set)
 }
 
 /// A started flow: the provider's redirect back (not yet followed) and the browser's cookie.
@@ -71,44 +50,6 @@ async fn sign_in(app: &TestApp, query: &str) -> Url {
     follow(app, at.callback.as_str(), Some(&at.cookie)).await.0
 }
 
-fn params(url: &Url) -> Vec<(String, String)> {
-    url.query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn param(url: &Url, name: &str) -> Option<String> {
-    params(url)
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
-/// The session the refresh token of a successful flow opens.
-async fn session_of(app: &TestApp, ended: &Url) -> Value {
-    assert_eq!(ended.as_str().split('?').next(), Some(BACK), "{ended}");
-    let names: Vec<String> = params(ended).into_iter().map(|(k, _)| k).collect();
-    assert_eq!(names, ["refreshToken"], "exactly one parameter: {ended}");
-    let token = param(ended, "refreshToken").unwrap();
-    let res = app.post("/token", &json!({ "refreshToken": token })).await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    res.body.clone()
-}
-
-async fn linked_user(app: &TestApp, github_id: &str) -> Option<UserId> {
-    app.store
-        .user_by_provider("github", github_id)
-        .await
-        .unwrap()
-}
-
-fn assert_error(ended: &Url, to: &str, code: &str) {
-    assert_eq!(ended.as_str().split('?').next(), Some(to), "{ended}");
-    assert_eq!(param(ended, "error").as_deref(), Some(code), "{ended}");
-    assert!(param(ended, "errorDescription").is_some(), "{ended}");
-    assert!(param(ended, "refreshToken").is_none(), "{ended}");
-}
-
 async fn new_and_returning_users(app: TestApp) {
     let (_mock, app) = github(app).await;
     let ended = sign_in(
@@ -125,7 +66,10 @@ async fn new_and_returning_users(app: TestApp) {
     assert_eq!(user["defaultRole"], "me");
     assert_eq!(user["metadata"], json!({"plan": 1}));
     let id = user["id"].as_str().unwrap().to_owned();
-    assert_eq!(linked_user(&app, "1").await.unwrap().to_string(), id);
+    assert_eq!(
+        linked_user(&app, "github", "1").await.unwrap().to_string(),
+        id
+    );
 
     // The provider's tokens are stored sealed under the encryption key, never in clear.
     let links = app
@@ -204,7 +148,11 @@ async fn linking_by_e_mail_needs_a_verified_address(app: TestApp) {
     .await;
     let ended = sign_in(&app, "").await;
     assert_error(&ended, BACK, "email-already-in-use");
-    assert_eq!(linked_user(&app, "2").await, None, "nothing linked");
+    assert_eq!(
+        linked_user(&app, "github", "2").await,
+        None,
+        "nothing linked"
+    );
 
     // Verified by GitHub: linked to Grace, and signed in as her.
     mock.control(json!({
@@ -217,7 +165,10 @@ async fn linking_by_e_mail_needs_a_verified_address(app: TestApp) {
     .await;
     let session = session_of(&app, &sign_in(&app, "").await).await;
     assert_eq!(session["user"]["id"], json!(grace));
-    assert_eq!(linked_user(&app, "3").await.unwrap().to_string(), grace);
+    assert_eq!(
+        linked_user(&app, "github", "3").await.unwrap().to_string(),
+        grace
+    );
     let token = session["accessToken"].as_str().unwrap();
     let res = app.get("/user/audit", Some(token)).await;
     let names: Vec<&str> = res.body["events"]
@@ -240,14 +191,20 @@ async fn connect_links_to_the_signed_in_user_only(app: TestApp) {
         .await;
     let ended = sign_in(&app, &format!("&connect={token}")).await;
     assert_eq!(ended.as_str(), BACK, "linked, no new session");
-    assert_eq!(linked_user(&app, "4").await.unwrap().to_string(), alice_id);
+    assert_eq!(
+        linked_user(&app, "github", "4").await.unwrap().to_string(),
+        alice_id
+    );
 
     // Bob cannot take over the account Alice linked.
     let bob = app.sign_in_anonymous().await;
     let token = bob["accessToken"].as_str().unwrap();
     let ended = sign_in(&app, &format!("&connect={token}")).await;
     assert_error(&ended, BACK, "provider-account-already-linked");
-    assert_eq!(linked_user(&app, "4").await.unwrap().to_string(), alice_id);
+    assert_eq!(
+        linked_user(&app, "github", "4").await.unwrap().to_string(),
+        alice_id
+    );
 }
 both_backends!(connect_links_to_the_signed_in_user_only);
 
@@ -313,7 +270,7 @@ async fn a_provider_error_goes_to_its_own_redirect(app: TestApp) {
         param(&ended, "provider_error_description").as_deref(),
         Some("The user said no")
     );
-    assert_eq!(linked_user(&app, "1").await, None);
+    assert_eq!(linked_user(&app, "github", "1").await, None);
 
     // The next flow's redirect carries none of it. (Nhost: it stays in the client URL.)
     mock.control(json!({ "authorizeError": null })).await;
@@ -328,7 +285,9 @@ async fn a_posted_callback_takes_the_same_path(app: TestApp) {
     // `response_mode=form_post`: the provider's answer as a form POST.
     let at = until_callback(&app, "").await;
     let url = format!("{}{}", app.base, at.callback.path());
-    let form = serde_urlencoded::to_string(params(&at.callback)).unwrap();
+    let form =
+        serde_urlencoded::to_string(at.callback.query_pairs().into_owned().collect::<Vec<_>>())
+            .unwrap();
     let post = || {
         app.client
             .post(&url)

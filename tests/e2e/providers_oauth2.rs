@@ -4,14 +4,13 @@
 //! fields, the same user on return, and an existing user's address refused unless the
 //! provider says it verified it.
 
-use latchkey::model::UserId;
 use serde_json::{Value, json};
 use url::Url;
 
 use crate::support::TestApp;
 use crate::support::oauth_mock::OAuthMock;
+use crate::support::provider_flow::{BACK, follow, linked_user, param, serve, session_of};
 
-const BACK: &str = "https://app.test/cb";
 const AVATAR: &str = "https://avatars.test/ada";
 const DISCORD_AVATAR: &str = "8342729096ea3675442027381ff50dfe";
 const WORKOS_ORG: &str = "org_01EHWNCE74X7JSDV0X3SZ3KJNY";
@@ -247,16 +246,11 @@ async fn all_providers(app: TestApp, extra: &[(&str, &str)]) -> (OAuthMock, Test
         .flat_map(|p| mock.oauth2_vars(p.env, p.profile_path))
         .collect();
     vars.push((
-        "AUTH_ACCESS_CONTROL_ALLOWED_REDIRECT_URLS".into(),
-        "https://app.test".into(),
-    ));
-    vars.push((
         "AUTH_PROVIDER_WORKOS_DEFAULT_ORGANIZATION".into(),
         WORKOS_ORG.into(),
     ));
-    let mut vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    vars.extend_from_slice(extra);
-    let app = app.serving_itself(&vars).await;
+    vars.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
+    let app = serve(app, vars).await;
     (mock, app)
 }
 
@@ -270,28 +264,6 @@ async fn describe(mock: &OAuthMock, provider: &Provider, account: &Account<'_>) 
     }
     control["tokenAuth"] = json!(provider.token_auth);
     mock.control(control).await;
-}
-
-/// One step of a browser: a GET that must redirect.
-async fn follow(app: &TestApp, url: &str, cookie: Option<&str>) -> (Url, Option<String>) {
-    let mut req = app.client.get(url);
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", cookie);
-    }
-    let res = req.send().await.unwrap();
-    assert_eq!(res.status(), 302, "{url}: {:?}", res.text().await);
-    let location = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let set = res.headers().get("set-cookie").map(|c| {
-        let text = c.to_str().unwrap();
-        text.split(';').next().unwrap().to_owned()
-    });
-    (location, set)
-}
-
-fn param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// The whole flow with `provider`; checks the authorization URL on the way, returns where
@@ -323,25 +295,8 @@ async fn sign_in(app: &TestApp, provider: &Provider) -> Url {
     follow(app, callback.as_str(), Some(&cookie)).await.0
 }
 
-/// The session of a flow that ended signed in.
-async fn session_of(app: &TestApp, name: &str, ended: &Url) -> Value {
-    let token = param(ended, "refreshToken").unwrap_or_else(|| panic!("{name}: {ended}"));
-    assert_eq!(
-        ended.as_str().split('?').next(),
-        Some(BACK),
-        "{name}: {ended}"
-    );
-    let res = app.post("/token", &json!({ "refreshToken": token })).await;
-    assert_eq!(res.status, 200, "{name}: {:?}", res.body);
-    res.body.clone()
-}
-
-async fn linked_user(app: &TestApp, provider: &str, id: &str) -> Option<String> {
-    app.store
-        .user_by_provider(provider, id)
-        .await
-        .unwrap()
-        .map(|u: UserId| u.to_string())
+async fn linked(app: &TestApp, provider: &str, id: &str) -> Option<String> {
+    linked_user(app, provider, id).await.map(|u| u.to_string())
 }
 
 async fn sign_up(app: &TestApp, email: &str) -> String {
@@ -365,7 +320,7 @@ async fn every_plain_oauth2_provider_signs_in(app: TestApp) {
             verified: true,
         };
         describe(&mock, &p, &account).await;
-        let session = session_of(&app, name, &sign_in(&app, &p).await).await;
+        let session = session_of(&app, &sign_in(&app, &p).await).await;
         let user = &session["user"];
         let id = (p.id)(1);
         let expected_email = p.has_email.then_some(ada.as_str());
@@ -381,13 +336,13 @@ async fn every_plain_oauth2_provider_signs_in(app: TestApp) {
         }
         let user_id = user["id"].as_str().unwrap().to_owned();
         assert_eq!(
-            linked_user(&app, name, &id).await.as_deref(),
+            linked(&app, name, &id).await.as_deref(),
             Some(user_id.as_str()),
             "{name}: linked by the provider's id"
         );
 
         // The same account again: the same user, found by the provider's id.
-        let again = session_of(&app, name, &sign_in(&app, &p).await).await;
+        let again = session_of(&app, &sign_in(&app, &p).await).await;
         assert_eq!(again["user"]["id"], json!(user_id), "{name}");
         assert_eq!(app.sessions_of(&user_id).await, 2, "{name}");
 
@@ -412,7 +367,7 @@ async fn every_plain_oauth2_provider_signs_in(app: TestApp) {
             "{name}: {ended}"
         );
         assert!(param(&ended, "refreshToken").is_none(), "{name}: {ended}");
-        assert_eq!(linked_user(&app, name, &(p.id)(2)).await, None, "{name}");
+        assert_eq!(linked(&app, name, &(p.id)(2)).await, None, "{name}");
 
         // Vouched for: linked to the existing user, signed in as her. A provider whose API
         // has no such flag never links by address.
@@ -424,20 +379,16 @@ async fn every_plain_oauth2_provider_signs_in(app: TestApp) {
         describe(&mock, &p, &verified).await;
         let ended = sign_in(&app, &p).await;
         if p.maps_verification {
-            let session = session_of(&app, name, &ended).await;
+            let session = session_of(&app, &ended).await;
             assert_eq!(session["user"]["id"], json!(grace), "{name}");
-            assert_eq!(
-                linked_user(&app, name, &(p.id)(3)).await,
-                Some(grace),
-                "{name}"
-            );
+            assert_eq!(linked(&app, name, &(p.id)(3)).await, Some(grace), "{name}");
         } else {
             assert_eq!(
                 param(&ended, "error").as_deref(),
                 Some("email-already-in-use"),
                 "{name}: {ended}"
             );
-            assert_eq!(linked_user(&app, name, &(p.id)(3)).await, None, "{name}");
+            assert_eq!(linked(&app, name, &(p.id)(3)).await, None, "{name}");
         }
     }
 }
@@ -463,7 +414,7 @@ async fn an_unvouched_address_is_verified_by_mail_first(app: TestApp) {
         Some("unverified-user"),
         "{ended}"
     );
-    let user_id = linked_user(&app, "facebook", &(facebook.id)(9))
+    let user_id = linked(&app, "facebook", &(facebook.id)(9))
         .await
         .expect("the user is created, linked");
     let mail = app.mailer.sent().pop().expect("a verification mail");
@@ -478,7 +429,7 @@ async fn an_unvouched_address_is_verified_by_mail_first(app: TestApp) {
     let local = format!("{}{}?{}", app.base, link.path(), link.query().unwrap());
     let (verified, _) = follow(&app, &local, None).await;
     assert!(param(&verified, "refreshToken").is_some(), "{verified}");
-    let session = session_of(&app, "facebook", &sign_in(&app, facebook).await).await;
+    let session = session_of(&app, &sign_in(&app, facebook).await).await;
     assert_eq!(session["user"]["id"], json!(user_id));
     assert_eq!(session["user"]["emailVerified"], true);
 
@@ -489,7 +440,7 @@ async fn an_unvouched_address_is_verified_by_mail_first(app: TestApp) {
         verified: false,
     };
     describe(&mock, strava, &athlete).await;
-    let session = session_of(&app, "strava", &sign_in(&app, strava).await).await;
+    let session = session_of(&app, &sign_in(&app, strava).await).await;
     assert_eq!(session["user"]["email"], Value::Null);
 }
 both_backends!(an_unvouched_address_is_verified_by_mail_first);

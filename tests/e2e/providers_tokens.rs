@@ -5,62 +5,28 @@
 use std::time::Duration;
 
 use base64::Engine;
-use latchkey::auth::encryption::Sealer;
 use latchkey::model::{ProviderLink, RefreshTokenId, UserId};
 use serde_json::{Value, json};
-use url::Url;
 
 use crate::support::TestApp;
 use crate::support::oauth_mock::OAuthMock;
+use crate::support::provider_flow::{sealer, serve, session_of, sign_in as flow};
 
-const BACK: &str = "https://app.test/cb";
 const ADMIN: &str = "admin-secret-for-tests";
 
 /// The mock and a server pointed at it (GitHub-shaped provider), with the admin secret set.
 async fn github(app: TestApp) -> (OAuthMock, TestApp) {
     let mock = OAuthMock::start();
     let mut vars = mock.github_vars();
-    vars.push((
-        "AUTH_ACCESS_CONTROL_ALLOWED_REDIRECT_URLS".into(),
-        "https://app.test".into(),
-    ));
     vars.push(("HASURA_GRAPHQL_ADMIN_SECRET".into(), ADMIN.into()));
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let app = app.serving_itself(&vars).await;
+    let app = serve(app, vars).await;
     (mock, app)
 }
 
-/// One browser step: a GET that must redirect; the location and the cookie it sets.
-async fn follow(app: &TestApp, url: &str, cookie: Option<&str>) -> (Url, Option<String>) {
-    let mut req = app.client.get(url);
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", cookie);
-    }
-    let res = req.send().await.unwrap();
-    assert_eq!(res.status(), 302, "{url}: {:?}", res.text().await);
-    let location = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let set = res
-        .headers()
-        .get("set-cookie")
-        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
-    (location, set)
-}
-
-/// A whole GitHub sign-in, then `POST /token` with the refresh token it ended with: the
-/// session (access token, user) that sign-in created.
+/// A whole GitHub sign-in: the session (access token, user) it created.
 async fn sign_in(app: &TestApp) -> Value {
-    let start = format!("{}/signin/provider/github?redirectTo={BACK}", app.base);
-    let (to_provider, cookie) = follow(app, &start, None).await;
-    let (callback, _) = follow(app, to_provider.as_str(), None).await;
-    let (ended, _) = follow(app, callback.as_str(), cookie.as_deref()).await;
-    let token = ended
-        .query_pairs()
-        .find(|(k, _)| k == "refreshToken")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| panic!("signed in: {ended}"));
-    let res = app.post("/token", &json!({ "refreshToken": token })).await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    res.body
+    let (_, ended) = flow(app, "github").await;
+    session_of(app, &ended).await
 }
 
 fn access(session: &Value) -> &str {
@@ -81,16 +47,6 @@ fn family_of(session: &Value) -> RefreshTokenId {
     )
     .unwrap();
     RefreshTokenId::from_uuid(claims["sid"].as_str().unwrap().parse().unwrap())
-}
-
-/// The sealer of the test server's development encryption key.
-async fn sealer(app: &TestApp) -> Sealer {
-    let key = app
-        .store
-        .setting_or_init("dev_encryption_key", "unused")
-        .await
-        .unwrap();
-    Sealer::new(&hex::decode(key).unwrap().try_into().unwrap())
 }
 
 /// The stored GitHub link of the user, its tokens opened: (row, access, refresh).

@@ -3,15 +3,16 @@
 //! callback, authorization, access token, verify_credentials, then signed in. The browser's
 //! cookie is carried and every redirect followed by hand.
 
-use latchkey::auth::encryption::Sealer;
 use latchkey::model::UserId;
 use serde_json::{Value, json};
 use url::Url;
 
 use crate::support::TestApp;
+use crate::support::provider_flow::{
+    BACK, assert_error, follow, linked_user, param, sealer, serve, session_of,
+};
 use crate::support::twitter_mock::TwitterMock;
 
-const BACK: &str = "https://app.test/cb";
 const CLIENT_URL: &str = "http://localhost:3000/";
 /// The mock's default account (`id_str`; its numeric `id` does not survive a double).
 const ADA: &str = "1234567890123456789";
@@ -19,36 +20,8 @@ const ADA: &str = "1234567890123456789";
 /// The mock and a server pointed at it, allowing `BACK` as redirectTo.
 async fn twitter(app: TestApp) -> (TwitterMock, TestApp) {
     let mock = TwitterMock::start();
-    let mut vars = mock.vars();
-    vars.push((
-        "AUTH_ACCESS_CONTROL_ALLOWED_REDIRECT_URLS".into(),
-        "https://app.test".into(),
-    ));
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let app = app.serving_itself(&vars).await;
+    let app = serve(app, mock.vars()).await;
     (mock, app)
-}
-
-/// One step of a browser: a GET that must redirect; the new cookie, if one is set.
-async fn follow(app: &TestApp, url: &str, cookie: Option<&str>) -> (Url, Option<String>) {
-    let mut req = app.client.get(url);
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", cookie);
-    }
-    let res = req.send().await.unwrap();
-    assert_eq!(res.status(), 302, "{url}: {:?}", res.text().await);
-    let location = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let set = res.headers().get("set-cookie").map(|c| {
-        let text = c.to_str().unwrap();
-        text.split(';').next().unwrap().to_owned()
-    });
-    (location, set)
-}
-
-fn param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// A started flow: the provider's redirect back (not yet followed) and the browser's cookie.
@@ -84,47 +57,19 @@ async fn sign_in(app: &TestApp, mock: &TwitterMock) -> Url {
     follow(app, at.callback.as_str(), Some(&at.cookie)).await.0
 }
 
-/// The session the refresh token of a successful flow opens.
-async fn session_of(app: &TestApp, ended: &Url) -> Value {
-    assert_eq!(ended.as_str().split('?').next(), Some(BACK), "{ended}");
-    assert_eq!(ended.query_pairs().count(), 1, "only refreshToken: {ended}");
-    let token = param(ended, "refreshToken").expect("refreshToken");
-    let res = app.post("/token", &json!({ "refreshToken": token })).await;
-    assert_eq!(res.status, 200, "{:?}", res.body);
-    res.body.clone()
-}
-
-fn assert_error(ended: &Url, to: &str, code: &str) {
-    assert_eq!(ended.as_str().split('?').next(), Some(to), "{ended}");
-    assert_eq!(param(ended, "error").as_deref(), Some(code), "{ended}");
-    assert!(param(ended, "refreshToken").is_none(), "{ended}");
-}
-
-async fn linked_user(app: &TestApp, twitter_id: &str) -> Option<UserId> {
-    app.store
-        .user_by_provider("twitter", twitter_id)
-        .await
-        .unwrap()
-}
-
 /// No user and no link for Ada: the failed flow stored nothing.
 async fn assert_nothing_stored(app: &TestApp, name: &str) {
-    assert_eq!(linked_user(app, ADA).await, None, "{name}: no link");
+    assert_eq!(
+        linked_user(app, "twitter", ADA).await,
+        None,
+        "{name}: no link"
+    );
     let user = app
         .store
         .find_user_by_email("ada@example.test")
         .await
         .unwrap();
     assert!(user.is_none(), "{name}: no user");
-}
-
-async fn sealer(app: &TestApp) -> Sealer {
-    let key = app
-        .store
-        .setting_or_init("dev_encryption_key", "unused")
-        .await
-        .unwrap();
-    Sealer::new(&hex::decode(key).unwrap().try_into().unwrap())
 }
 
 async fn sign_in_creates_then_finds_the_user(app: TestApp) {
@@ -137,7 +82,7 @@ async fn sign_in_creates_then_finds_the_user(app: TestApp) {
     assert_eq!(user["avatarUrl"], "https://pbs.test/ada.jpg");
     let id = user["id"].as_str().unwrap().to_owned();
     let user_id = UserId::from_uuid(id.parse().unwrap());
-    assert_eq!(linked_user(&app, ADA).await, Some(user_id));
+    assert_eq!(linked_user(&app, "twitter", ADA).await, Some(user_id));
 
     // The access token and its secret are stored sealed, each under its own context: the
     // secret can never be opened as a refresh token.
@@ -207,7 +152,13 @@ async fn an_account_without_an_e_mail_is_never_linked_by_address(app: TestApp) {
     .await;
     let session = session_of(&app, &sign_in(&app, &mock).await).await;
     assert_eq!(session["user"]["id"], json!(ada));
-    assert_eq!(linked_user(&app, "43").await.unwrap().to_string(), ada);
+    assert_eq!(
+        linked_user(&app, "twitter", "43")
+            .await
+            .unwrap()
+            .to_string(),
+        ada
+    );
 }
 both_backends!(an_account_without_an_e_mail_is_never_linked_by_address);
 

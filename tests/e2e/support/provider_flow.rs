@@ -1,6 +1,8 @@
 //! Driving a provider sign-in through a browser's steps against the OAuth mock: our start
 //! URL, the provider's authorization (a 302 back with a code), our callback.
 
+use latchkey::auth::encryption::Sealer;
+use latchkey::model::UserId;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -58,16 +60,48 @@ pub async fn sign_in(app: &TestApp, provider: &str) -> (Url, Url) {
     (to_provider, ended)
 }
 
-/// The user of the session a flow ended with (its refresh token exchanged at `/token`).
-pub async fn user_of(app: &TestApp, ended: &Url) -> Value {
+/// The session a flow ended with: it went back to `BACK` with exactly one parameter, its
+/// refresh token, as upstream; the body of `POST /token` with that token.
+pub async fn session_of(app: &TestApp, ended: &Url) -> Value {
+    assert_eq!(ended.as_str().split('?').next(), Some(BACK), "{ended}");
+    let names: Vec<String> = ended.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(names, ["refreshToken"], "exactly one parameter: {ended}");
     let token = param(ended, "refreshToken").unwrap_or_else(|| panic!("no session: {ended}"));
     let res = app.post("/token", &json!({ "refreshToken": token })).await;
     assert_eq!(res.status, 200, "{:?}", res.body);
-    res.body["user"].clone()
+    res.body
+}
+
+/// The user of the session a flow ended with.
+pub async fn user_of(app: &TestApp, ended: &Url) -> Value {
+    session_of(app, ended).await["user"].clone()
 }
 
 /// The error a flow ended with, after checking it went back to `BACK`.
 pub fn error_of(ended: &Url) -> String {
     assert_eq!(ended.as_str().split('?').next(), Some(BACK), "{ended}");
     param(ended, "error").unwrap_or_else(|| panic!("no error: {ended}"))
+}
+
+/// The flow ended at `to` with the error `code`, a description, and no session.
+pub fn assert_error(ended: &Url, to: &str, code: &str) {
+    assert_eq!(ended.as_str().split('?').next(), Some(to), "{ended}");
+    assert_eq!(param(ended, "error").as_deref(), Some(code), "{ended}");
+    assert!(param(ended, "errorDescription").is_some(), "{ended}");
+    assert!(param(ended, "refreshToken").is_none(), "{ended}");
+}
+
+/// The user the `provider` account `id` is linked to.
+pub async fn linked_user(app: &TestApp, provider: &str, id: &str) -> Option<UserId> {
+    app.store.user_by_provider(provider, id).await.unwrap()
+}
+
+/// The sealer of the test server's development encryption key.
+pub async fn sealer(app: &TestApp) -> Sealer {
+    let key = app
+        .store
+        .setting_or_init("dev_encryption_key", "unused")
+        .await
+        .unwrap();
+    Sealer::new(&hex::decode(key).unwrap().try_into().unwrap())
 }
