@@ -392,37 +392,7 @@ async fn mailed_code(app: &TestApp) -> String {
     }
 }
 
-mod kinds_never_cross {
-    use super::*;
-
-    #[sqlx::test(migrator = "latchkey::store::sqlite::MIGRATOR")]
-    async fn sqlite(pool: sqlx::SqlitePool) {
-        let app = TestApp::sqlite(pool.clone()).await;
-        super::kinds_never_cross(app, async |id: UserId, number: &str| {
-            sqlx::query("UPDATE users SET phone_number = $1 WHERE id = $2")
-                .bind(number)
-                .bind(id.as_uuid())
-                .execute(&pool)
-                .await
-                .unwrap();
-        })
-        .await
-    }
-
-    #[sqlx::test(migrator = "latchkey::store::postgres::MIGRATOR")]
-    async fn postgres(pool: sqlx::PgPool) {
-        let app = TestApp::postgres(pool.clone()).await;
-        super::kinds_never_cross(app, async |id: UserId, number: &str| {
-            sqlx::query("UPDATE auth.users SET phone_number = $1 WHERE id = $2")
-                .bind(number)
-                .bind(id.as_uuid())
-                .execute(&pool)
-                .await
-                .unwrap();
-        })
-        .await
-    }
-}
+both_backends_setting_phone!(kinds_never_cross);
 
 /// The send endpoint fills the SMS bucket; its `/otp` does not (it is brute-force counted).
 async fn texts_are_rate_limited(app: TestApp) {

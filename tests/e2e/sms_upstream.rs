@@ -72,38 +72,4 @@ async fn numbers_stored_as_typed_are_found(app: TestApp, set_phone: impl AsyncFn
     assert_eq!(res.body["session"]["user"]["id"], json!(exact.to_string()));
 }
 
-mod numbers_stored_as_typed_are_found {
-    use super::*;
-
-    #[sqlx::test(migrator = "latchkey::store::sqlite::MIGRATOR")]
-    async fn sqlite(pool: sqlx::SqlitePool) {
-        let app = TestApp::sqlite(pool.clone()).await;
-        super::numbers_stored_as_typed_are_found(app, async |id: UserId, number: &str| {
-            sqlx::query(
-                "UPDATE users SET phone_number = $1, phone_number_verified = 0 WHERE id = $2",
-            )
-            .bind(number)
-            .bind(id.as_uuid())
-            .execute(&pool)
-            .await
-            .unwrap();
-        })
-        .await
-    }
-
-    #[sqlx::test(migrator = "latchkey::store::postgres::MIGRATOR")]
-    async fn postgres(pool: sqlx::PgPool) {
-        let app = TestApp::postgres(pool.clone()).await;
-        super::numbers_stored_as_typed_are_found(app, async |id: UserId, number: &str| {
-            sqlx::query(
-                "UPDATE auth.users SET phone_number = $1, phone_number_verified = false WHERE id = $2",
-            )
-            .bind(number)
-            .bind(id.as_uuid())
-            .execute(&pool)
-            .await
-            .unwrap();
-        })
-        .await
-    }
-}
+both_backends_setting_phone!(numbers_stored_as_typed_are_found);

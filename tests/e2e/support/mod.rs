@@ -6,6 +6,7 @@ pub mod authenticator;
 pub mod fake_http;
 pub mod fake_sms;
 pub mod fake_smtp;
+pub mod node_mock;
 pub mod oauth_mock;
 pub mod provider_flow;
 pub mod smtp;
@@ -39,6 +40,49 @@ macro_rules! both_backends {
             #[sqlx::test(migrator = "latchkey::store::postgres::MIGRATOR")]
             async fn postgres(pool: sqlx::PgPool) {
                 super::$case(crate::support::TestApp::postgres(pool).await).await
+            }
+        }
+    };
+}
+
+/// `both_backends!` for a case that also takes `set_phone(user, number)`: it writes a user's
+/// phone number with SQL, unverified and as given, the way an upstream database holds it.
+macro_rules! both_backends_setting_phone {
+    ($case:ident) => {
+        mod $case {
+            use latchkey::model::UserId;
+
+            #[sqlx::test(migrator = "latchkey::store::sqlite::MIGRATOR")]
+            async fn sqlite(pool: sqlx::SqlitePool) {
+                let app = crate::support::TestApp::sqlite(pool.clone()).await;
+                super::$case(app, async |id: UserId, number: &str| {
+                    sqlx::query(
+                        "UPDATE users SET phone_number = $1, phone_number_verified = 0 \
+                         WHERE id = $2",
+                    )
+                    .bind(number)
+                    .bind(id.as_uuid())
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                })
+                .await
+            }
+            #[sqlx::test(migrator = "latchkey::store::postgres::MIGRATOR")]
+            async fn postgres(pool: sqlx::PgPool) {
+                let app = crate::support::TestApp::postgres(pool.clone()).await;
+                super::$case(app, async |id: UserId, number: &str| {
+                    sqlx::query(
+                        "UPDATE auth.users SET phone_number = $1, phone_number_verified = false \
+                         WHERE id = $2",
+                    )
+                    .bind(number)
+                    .bind(id.as_uuid())
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                })
+                .await
             }
         }
     };

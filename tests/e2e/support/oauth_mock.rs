@@ -2,63 +2,31 @@
 //! package oauth2-mock-server (signed JWTs, JWKS, discovery), with a GitHub-shaped profile API
 //! and a control endpoint. One Node process per test, ended when the handle drops.
 //!
-//! `LATCHKEY_TEST_OAUTH_MOCK` names the folder holding mock.js and its node_modules
-//! (default: tests/oauth). Missing, the test fails, saying how to install it: an untested
-//! provider flow must not pass silently.
-
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+//! It runs from the mock folder (`LATCHKEY_TEST_OAUTH_MOCK`, see `node_mock`).
 
 use serde_json::Value;
+
+use super::node_mock::{self, NodeMock};
 
 pub struct OAuthMock {
     /// `http://127.0.0.1:<port>`: the issuer, and the base of every endpoint.
     pub issuer: String,
-    child: Child,
+    _node: NodeMock,
 }
 
 impl OAuthMock {
     pub fn start() -> OAuthMock {
-        let dir = std::env::var_os("LATCHKEY_TEST_OAUTH_MOCK")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oauth"));
-        let installed = dir.join("node_modules/oauth2-mock-server/package.json");
-        assert!(
-            installed.is_file(),
-            "the OAuth mock provider is not installed in {}: run `npm ci` there \
-             (./scripts/test does), with Node 20 or newer",
-            dir.display()
-        );
-        let mut child = Command::new("node")
-            .arg(dir.join("mock.js"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node runs (Node 20 or newer must be installed)");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the mock's ready line");
-        let ready: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("the mock did not start ({e}): {line:?}"));
+        let (node, ready) = NodeMock::start("mock.js", "oauth2-mock-server", &[]);
         OAuthMock {
             issuer: ready["issuer"].as_str().expect("issuer").to_owned(),
-            child,
+            _node: node,
         }
     }
 
     /// Sets what the next flows see (`githubUser`, `githubEmails`, `profiles` (path ->
     /// answer), `profileHeaders`, `tokenFields`, `tokenAuth`, `authorizeError`, `tokenClaims`).
     pub async fn control(&self, settings: Value) {
-        let res = reqwest::Client::new()
-            .post(format!("{}/_control", self.issuer))
-            .json(&settings)
-            .send()
-            .await
-            .expect("mock control");
-        assert_eq!(res.status(), 200);
+        node_mock::control(&self.issuer, &settings).await;
     }
 
     /// A JWT with `claims` signed by the mock's published key, or with `stray` by a key
@@ -156,13 +124,6 @@ impl OAuthMock {
             ));
         }
         vars
-    }
-}
-
-impl Drop for OAuthMock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

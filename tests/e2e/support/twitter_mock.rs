@@ -2,14 +2,12 @@
 //! which checks every signature Latchkey sends with the npm package oauth-sign. One Node
 //! process per test, ended when the handle drops.
 //!
-//! It lives beside the OAuth 2 mock (`LATCHKEY_TEST_OAUTH_MOCK`, default tests/oauth), whose
-//! `npm ci` installs both. Missing, the test fails, saying how to install it.
-
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+//! It lives beside the OAuth 2 mock (`LATCHKEY_TEST_OAUTH_MOCK`, see `node_mock`), whose
+//! `npm ci` installs both.
 
 use serde_json::Value;
+
+use super::node_mock::{self, NodeMock};
 
 pub const CONSUMER_KEY: &str = "latchkey-consumer";
 pub const CONSUMER_SECRET: &str = "consumer-secret";
@@ -17,52 +15,26 @@ pub const CONSUMER_SECRET: &str = "consumer-secret";
 pub struct TwitterMock {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
-    child: Child,
+    _node: NodeMock,
 }
 
 impl TwitterMock {
     pub fn start() -> TwitterMock {
-        let dir = std::env::var_os("LATCHKEY_TEST_OAUTH_MOCK")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oauth"));
-        let installed = dir.join("node_modules/oauth-sign/package.json");
-        assert!(
-            installed.is_file(),
-            "the Twitter mock provider is not installed in {}: run `npm ci` there \
-             (./scripts/test does), with Node 20 or newer",
-            dir.display()
-        );
-        let mut child = Command::new("node")
-            .arg(dir.join("twitter.js"))
-            .env("MOCK_CONSUMER_KEY", CONSUMER_KEY)
-            .env("MOCK_CONSUMER_SECRET", CONSUMER_SECRET)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node runs (Node 20 or newer must be installed)");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the mock's ready line");
-        let ready: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("the Twitter mock did not start ({e}): {line:?}"));
+        let env = [
+            ("MOCK_CONSUMER_KEY", CONSUMER_KEY),
+            ("MOCK_CONSUMER_SECRET", CONSUMER_SECRET),
+        ];
+        let (node, ready) = NodeMock::start("twitter.js", "oauth-sign", &env);
         TwitterMock {
             base: ready["base"].as_str().expect("base").to_owned(),
-            child,
+            _node: node,
         }
     }
 
     /// Sets what the next flows see: `profile` (verify_credentials' answer), `deny`, and
     /// `consumerSecret` (the secret signatures must be made with).
     pub async fn control(&self, settings: Value) {
-        let res = reqwest::Client::new()
-            .post(format!("{}/_control", self.base))
-            .json(&settings)
-            .send()
-            .await
-            .expect("mock control");
-        assert_eq!(res.status(), 200);
+        node_mock::control(&self.base, &settings).await;
     }
 
     /// Why the mock last refused a signed request (`bad signature`, ...), if it did.
@@ -106,12 +78,5 @@ impl TwitterMock {
                 url("/1.1/account/verify_credentials.json"),
             ),
         ]
-    }
-}
-
-impl Drop for TwitterMock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
