@@ -1,6 +1,7 @@
 //! The OpenID discovery document and key set are cached per provider for their
 //! `Cache-Control: max-age`, and the keys refetched (rate-limited) when a token names a key
-//! we do not hold. Requests are counted by the mock provider itself.
+//! we do not hold; a stale copy serves while the provider is down. Requests are counted by
+//! the mock provider itself.
 
 use std::time::Duration;
 
@@ -99,3 +100,61 @@ async fn max_age_is_bounded_below(app: TestApp) {
     assert_eq!(fetches(&mock).await, (2, 2));
 }
 both_backends!(max_age_is_bounded_below);
+
+async fn an_unreachable_provider_is_served_from_the_copy_held(app: TestApp) {
+    let mock = OAuthMock::start();
+    mock.control(json!({ "cacheControl": "public, max-age=3600" }))
+        .await;
+    let app = serve(app, mock.google_vars()).await;
+    let token = mock.sign(claims("s-1"), false).await;
+    assert_eq!(id_token_status(&app, &token).await, 200);
+    assert_eq!(fetches(&mock).await, (1, 1));
+
+    // The provider's discovery and key endpoints go down, and our copy goes stale: it keeps
+    // serving, ID tokens and whole redirect flows alike, and the provider is asked again
+    // once a minute, not on every sign-in.
+    mock.control(json!({ "metadataDown": true })).await;
+    app.advance(Duration::from_secs(3601));
+    for sub in ["s-2", "s-3"] {
+        let token = mock.sign(claims(sub), false).await;
+        assert_eq!(id_token_status(&app, &token).await, 200, "{sub}");
+    }
+    let (_, ended) = sign_in(&app, "google").await;
+    assert_eq!(user_of(&app, &ended).await["email"], "ada@example.test");
+    assert_eq!(fetches(&mock).await, (2, 2));
+
+    // A token naming a key we do not hold cannot have the keys refetched: it is refused as
+    // any badly signed token is (400), not answered with a server error.
+    let stray = mock.sign(claims("s-4"), true).await;
+    assert_eq!(id_token_status(&app, &stray).await, 400);
+    assert_eq!(fetches(&mock).await, (2, 3));
+    assert_eq!(
+        app.store.user_by_provider("google", "s-4").await.unwrap(),
+        None
+    );
+
+    app.advance(Duration::from_secs(61));
+    let token = mock.sign(claims("s-5"), false).await;
+    assert_eq!(id_token_status(&app, &token).await, 200);
+    assert_eq!(fetches(&mock).await, (3, 4));
+
+    // Six hours past its freshness the copy is no longer trusted: sign-ins fail, nothing is
+    // stored.
+    app.advance(Duration::from_secs(6 * 3600));
+    let token = mock.sign(claims("s-6"), false).await;
+    assert_eq!(id_token_status(&app, &token).await, 500);
+    assert_eq!(
+        app.store.user_by_provider("google", "s-6").await.unwrap(),
+        None
+    );
+
+    // The provider is back: fetched once, cached again.
+    mock.control(json!({ "metadataDown": false })).await;
+    let before = fetches(&mock).await;
+    for sub in ["s-7", "s-8"] {
+        let token = mock.sign(claims(sub), false).await;
+        assert_eq!(id_token_status(&app, &token).await, 200, "{sub}");
+    }
+    assert_eq!(fetches(&mock).await, (before.0 + 1, before.1 + 1));
+}
+both_backends!(an_unreachable_provider_is_served_from_the_copy_held);

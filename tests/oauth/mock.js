@@ -43,6 +43,8 @@ let control = {
   },
   // When set, the `Cache-Control` of discovery documents and the JWKS.
   cacheControl: null,
+  // When true, discovery documents and the JWKS answer 503 (the provider is down).
+  metadataDown: false,
   // Apple: when set ({publicKeyPem, teamId, keyId, clientId}), the token endpoint wants a
   // client_secret that is an ES256 JWT of this key (as Apple does), not the fixed secret.
   appleClientSecret: null,
@@ -224,7 +226,12 @@ async function main() {
   const http = require('node:http').createServer((req, res) => {
     const path = req.url.split('?')[0];
     requests[path] = (requests[path] || 0) + 1;
-    if (control.cacheControl && /(openid-configuration|\/jwks)$/.test(path)) {
+    const metadata = /(openid-configuration|\/jwks)$/.test(path);
+    if (metadata && control.metadataDown) {
+      res.statusCode = 503;
+      return res.end('down');
+    }
+    if (metadata && control.cacheControl) {
       res.setHeader('Cache-Control', control.cacheControl);
     }
     app(req, res);

@@ -5,6 +5,10 @@
 //! A token signed with a key we do not hold (the provider rotated its keys) refetches the key
 //! set once, but at most once per `REFETCH_INTERVAL` per provider: otherwise anyone could make
 //! us call the provider on every request by posting tokens with made-up `kid`s.
+//!
+//! When the provider cannot be reached, the copy we hold keeps serving for `STALE_IF_ERROR`
+//! past its freshness, asked for anew once a minute, so a short outage of the discovery or
+//! key endpoint does not stop sign-ins.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,6 +33,10 @@ pub(super) const MIN_AGE: Duration = Duration::from_secs(60);
 pub(super) const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// When the provider says nothing.
 pub(super) const DEFAULT_AGE: Duration = Duration::from_secs(3600);
+/// How long past its freshness a copy still serves while the provider cannot be reached
+/// (RFC 5861's `stale-if-error`): a short outage of the provider's discovery or key endpoint
+/// does not stop sign-ins whose tokens it already signed, a long one is not papered over.
+pub(super) const STALE_IF_ERROR: Duration = Duration::from_secs(6 * 3600);
 /// The least time between two key-set fetches caused by an unknown `kid`.
 pub(super) const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 /// Discovery documents and key sets are a few kilobytes.
@@ -49,12 +57,57 @@ impl std::fmt::Debug for OidcCache {
 
 struct Entry {
     /// Without keys; `keys` are set into a copy on the way out.
-    document: CoreProviderMetadata,
-    document_until: Timestamp,
-    keys: CoreJsonWebKeySet,
-    keys_until: Timestamp,
+    document: Cached<CoreProviderMetadata>,
+    keys: Cached<CoreJsonWebKeySet>,
     /// When an unknown `kid` last made us fetch the keys, for the refetch interval.
     kid_refetched_at: Option<Timestamp>,
+}
+
+/// A fetched document: fresh until `until`; kept after that, while the provider cannot be
+/// reached, until `stale_until`.
+#[derive(Clone)]
+struct Cached<T> {
+    value: T,
+    until: Timestamp,
+    stale_until: Timestamp,
+}
+
+impl<T: Clone> Cached<T> {
+    fn fetched(value: T, now: Timestamp, age: Duration) -> Self {
+        Self {
+            value,
+            until: now + age,
+            stale_until: now + age + STALE_IF_ERROR,
+        }
+    }
+
+    /// What a fetch gave, or, when it failed and this copy is not too old, this copy again,
+    /// to be tried anew in `MIN_AGE` (so an outage costs one failed call a minute, not one
+    /// per sign-in).
+    fn refreshed(
+        old: Option<&Self>,
+        fetched: Result<(T, Duration)>,
+        now: Timestamp,
+        provider: &str,
+    ) -> Result<Self> {
+        match (fetched, old) {
+            (Ok((value, age)), _) => Ok(Self::fetched(value, now, age)),
+            (Err(error), Some(old)) if old.stale_until > now => {
+                tracing::warn!(
+                    event = "provider.metadata_stale",
+                    provider,
+                    error = %error,
+                    "the provider cannot be reached; using the copy fetched before"
+                );
+                Ok(Self {
+                    value: old.value.clone(),
+                    until: (now + MIN_AGE).min(old.stale_until),
+                    stale_until: old.stale_until,
+                })
+            }
+            (Err(error), _) => Err(error),
+        }
+    }
 }
 
 impl OidcCache {
@@ -67,38 +120,38 @@ impl OidcCache {
     }
 
     /// The provider's metadata with its keys: from the cache while fresh, else fetched (the
-    /// document, the keys, or both, whichever went stale).
+    /// document, the keys, or both, whichever went stale). A failed fetch falls back on the
+    /// stale copy for up to `STALE_IF_ERROR`.
     pub(super) async fn metadata(
         &self,
         rt: &Runtime,
         provider: &ProviderConfig,
         now: Timestamp,
     ) -> Result<CoreProviderMetadata> {
-        let slot = self.slot(provider.spec.name);
+        let name = provider.spec.name;
+        let slot = self.slot(name);
         let mut entry = slot.lock().await;
-        let (document, document_until) = match entry.as_ref() {
-            Some(e) if e.document_until > now => (e.document.clone(), e.document_until),
+        let old = entry.as_ref();
+        let document_fresh = old.is_some_and(|e| e.document.until > now);
+        let document = match old {
+            Some(e) if document_fresh => e.document.clone(),
             _ => {
-                let (document, age) = fetch_document(rt, provider).await?;
-                (document, now + age)
+                let fetched = fetch_document(rt, provider).await;
+                Cached::refreshed(old.map(|e| &e.document), fetched, now, name)?
             }
         };
-        let (keys, keys_until) = match entry.as_ref() {
-            Some(e) if e.keys_until > now && e.document_until > now => {
-                (e.keys.clone(), e.keys_until)
-            }
+        let keys = match old {
+            Some(e) if document_fresh && e.keys.until > now => e.keys.clone(),
             _ => {
-                let (keys, age) = fetch_keys(rt, provider, &document).await?;
-                (keys, now + age)
+                let fetched = fetch_keys(rt, provider, &document.value).await;
+                Cached::refreshed(old.map(|e| &e.keys), fetched, now, name)?
             }
         };
-        let metadata = document.clone().set_jwks(keys.clone());
-        let kid_refetched_at = entry.as_ref().and_then(|e| e.kid_refetched_at);
+        let metadata = document.value.clone().set_jwks(keys.value.clone());
+        let kid_refetched_at = old.and_then(|e| e.kid_refetched_at);
         *entry = Some(Entry {
             document,
-            document_until,
             keys,
-            keys_until,
             kid_refetched_at,
         });
         Ok(metadata)
@@ -106,8 +159,8 @@ impl OidcCache {
 
     /// The metadata for a token naming the key `kid`. If the cached set lacks it, the keys
     /// are fetched anew, unless an unknown `kid` already did that less than
-    /// `REFETCH_INTERVAL` ago (then the cached set is returned, and the token will fail its
-    /// signature check).
+    /// `REFETCH_INTERVAL` ago, or the provider cannot be reached: then the cached set is
+    /// returned, and the token will fail its signature check.
     pub(super) async fn metadata_with_key(
         &self,
         rt: &Runtime,
@@ -128,8 +181,8 @@ impl OidcCache {
         let throttled = entry
             .kid_refetched_at
             .is_some_and(|at| now < at + REFETCH_INTERVAL);
-        if has_key(&entry.keys, kid) || throttled {
-            return Ok(entry.document.clone().set_jwks(entry.keys.clone()));
+        if has_key(&entry.keys.value, kid) || throttled {
+            return Ok(entry.metadata());
         }
         tracing::info!(
             event = "provider.keys_refetched",
@@ -138,10 +191,25 @@ impl OidcCache {
         );
         // The time is taken first: a failing provider is not asked again at once either.
         entry.kid_refetched_at = Some(now);
-        let (keys, age) = fetch_keys(rt, provider, &entry.document).await?;
-        entry.keys = keys;
-        entry.keys_until = now + age;
-        Ok(entry.document.clone().set_jwks(entry.keys.clone()))
+        match fetch_keys(rt, provider, &entry.document.value).await {
+            Ok((keys, age)) => entry.keys = Cached::fetched(keys, now, age),
+            Err(error) => tracing::warn!(
+                event = "provider.keys_refetch_failed",
+                provider = provider.spec.name,
+                error = %error,
+                "the provider's keys could not be fetched again; keeping the ones we hold"
+            ),
+        }
+        Ok(entry.metadata())
+    }
+}
+
+impl Entry {
+    fn metadata(&self) -> CoreProviderMetadata {
+        self.document
+            .value
+            .clone()
+            .set_jwks(self.keys.value.clone())
     }
 }
 
