@@ -10,7 +10,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{Client, Form, Path, Query};
 use super::redirect::{Found, RedirectError, with_query};
-use crate::auth::providers::{ProviderCallback, ProviderFailure, ProviderSignIn};
+use crate::auth::providers::{
+    ProviderCallback, ProviderFailure, ProviderSelectors, ProviderSignIn,
+};
 use crate::auth::{self, SignUpOptions};
 use crate::model::{RedirectUrl, Secret};
 
@@ -26,6 +28,9 @@ pub struct SignInProviderQuery {
     /// A JSON object, encoded in the query.
     metadata: Option<String>,
     connect: Option<String>,
+    /// Nhost's `providerSpecificParams` (`style: form, explode: true`): WorkOS's.
+    connection: Option<String>,
+    organization: Option<String>,
 }
 
 /// GET /signin/provider/{provider}: 302 to the provider, with the browser-binding cookie.
@@ -55,6 +60,10 @@ pub async fn sign_in(
         options,
         connect: query.connect,
         browser_binding: read_cookie(&headers, cookie_name(secure)),
+        selectors: ProviderSelectors {
+            connection: query.connection,
+            organization: query.organization,
+        },
     };
     let start = app.auth.start_provider_signin(&provider, request).await?;
     let location =

@@ -444,3 +444,82 @@ async fn an_unvouched_address_is_verified_by_mail_first(app: TestApp) {
     assert_eq!(session["user"]["email"], Value::Null);
 }
 both_backends!(an_unvouched_address_is_verified_by_mail_first);
+
+/// WorkOS's connection or organization chosen per sign-in (Nhost's `providerSpecificParams`,
+/// which both SDKs send as plain query parameters) replaces the configured default selector,
+/// so WorkOS never gets two that disagree; other providers ignore them; a malformed one never
+/// leaves for the provider.
+async fn workos_takes_a_connection_or_organization_per_sign_in(app: TestApp) {
+    const CONNECTION: &str = "conn_01E2NPPCT7XQ2MVVYDHWGK1WN4";
+    const OTHER_ORG: &str = "org_01EHZNVPK3SFK441A1RGBFSHRT";
+    let (mock, app) = all_providers(app, &[]).await;
+    let start = |provider: &str, query: &str| {
+        format!(
+            "{}/signin/provider/{provider}?redirectTo={BACK}&{query}",
+            app.base
+        )
+    };
+
+    let (to, _) = follow(
+        &app,
+        &start("workos", &format!("connection={CONNECTION}")),
+        None,
+    )
+    .await;
+    assert_eq!(param(&to, "connection").as_deref(), Some(CONNECTION));
+    assert_eq!(param(&to, "organization"), None, "{to}");
+    let (to, _) = follow(
+        &app,
+        &start("workos", &format!("organization={OTHER_ORG}")),
+        None,
+    )
+    .await;
+    assert_eq!(param(&to, "organization").as_deref(), Some(OTHER_ORG));
+    assert_eq!(param(&to, "connection"), None, "{to}");
+
+    // The whole flow with a connection ends signed in.
+    let all = providers();
+    let workos = all.iter().find(|p| p.name == "workos").unwrap();
+    let account = Account {
+        n: 4,
+        email: "sso@example.test",
+        verified: false,
+    };
+    describe(&mock, workos, &account).await;
+    let (to, cookie) = follow(
+        &app,
+        &start("workos", &format!("connection={CONNECTION}")),
+        None,
+    )
+    .await;
+    let (callback, _) = follow(&app, to.as_str(), None).await;
+    let (ended, _) = follow(&app, callback.as_str(), cookie.as_deref()).await;
+    let session = session_of(&app, &ended).await;
+    assert_eq!(session["user"]["email"], "sso@example.test");
+
+    // Empty, or with a control character: back to redirectTo, never to the provider.
+    for query in [
+        "connection=",
+        "organization=org%0Aevil",
+        "connection=conn%00x",
+    ] {
+        let (to, _) = follow(&app, &start("workos", query), None).await;
+        assert!(to.as_str().starts_with(BACK), "{query}: {to}");
+        assert_eq!(
+            param(&to, "error").as_deref(),
+            Some("invalid-request"),
+            "{query}"
+        );
+    }
+
+    // Another provider takes no selector: ignored.
+    let (to, _) = follow(
+        &app,
+        &start("discord", &format!("connection={CONNECTION}")),
+        None,
+    )
+    .await;
+    assert_eq!(param(&to, "connection"), None, "{to}");
+    assert!(param(&to, "state").is_some(), "{to}");
+}
+both_backends!(workos_takes_a_connection_or_organization_per_sign_in);

@@ -31,11 +31,14 @@ pub(super) struct Authorize {
 }
 
 /// The authorization URL with `state`, the scopes, a PKCE S256 challenge where the provider
-/// takes one, and the provider's extra parameters.
+/// takes one, and the provider's extra parameters: the request's `selectors` if it named
+/// any (WorkOS's connection or organization), else the configured defaults, so the provider
+/// never gets two selectors that disagree.
 pub(super) fn authorize(
     runtime: &Runtime,
     provider: &ProviderConfig,
     state: &str,
+    selectors: &[(&'static str, String)],
 ) -> Result<Authorize> {
     let auth_url = provider
         .authorization_url
@@ -62,7 +65,12 @@ pub(super) fn authorize(
     for (name, value) in quirks.authorize_params {
         request = request.add_extra_param(*name, *value);
     }
-    for (name, value) in &provider.authorize_params {
+    let chosen = if selectors.is_empty() {
+        &provider.authorize_params[..]
+    } else {
+        selectors
+    };
+    for (name, value) in chosen {
         request = request.add_extra_param(*name, value.clone());
     }
     let (url, _) = request.url();

@@ -65,6 +65,46 @@ pub struct ProviderSignIn {
     pub connect: Option<String>,
     /// The binding cookie the browser already has, reused so flows in two tabs both finish.
     pub browser_binding: Option<String>,
+    /// Nhost's `providerSpecificParams`, sent by both SDKs as plain query parameters.
+    pub selectors: ProviderSelectors,
+}
+
+/// Which of a provider's connections to sign in with, chosen per request: WorkOS's
+/// `connection` and `organization` (Nhost's `providerSpecificParams`). Other providers take
+/// none and ignore them.
+#[derive(Debug, Default)]
+pub struct ProviderSelectors {
+    pub connection: Option<String>,
+    pub organization: Option<String>,
+}
+
+/// The most a selector may hold; WorkOS's ids are about thirty characters.
+const SELECTOR_LIMIT: usize = 256;
+
+impl ProviderSelectors {
+    /// The authorization parameters these become for `provider`: none unless it takes them;
+    /// an empty, overlong or control-character value is refused before the browser leaves.
+    fn params(&self, provider: &ProviderConfig) -> Result<Vec<(&'static str, String)>, Error> {
+        if provider.spec.name != "workos" {
+            return Ok(Vec::new());
+        }
+        let named = [
+            ("connection", &self.connection),
+            ("organization", &self.organization),
+        ];
+        let mut params = Vec::new();
+        for (name, value) in named {
+            let Some(value) = value else { continue };
+            if value.is_empty()
+                || value.len() > SELECTOR_LIMIT
+                || value.chars().any(char::is_control)
+            {
+                return Err(Error::InvalidRequest("invalid provider parameter"));
+            }
+            params.push((name, value.clone()));
+        }
+        Ok(params)
+    }
 }
 
 impl Auth {
@@ -98,6 +138,7 @@ impl Auth {
         // Nhost: checks the options only on the way back; a bad role would cost the user a
         // round trip through the provider first.
         validate_options(config, "", &request.options).map_err(fail)?;
+        let selectors = request.selectors.params(provider).map_err(fail)?;
         let connect_user = match &request.connect {
             Some(token) => Some(self.verify_access_token(token).map_err(fail)?.user_id),
             None => None,
@@ -111,7 +152,7 @@ impl Auth {
         let mut request_token = None;
         let (start, nonce) = match provider.spec.protocol {
             Protocol::OAuth2 => (
-                client::authorize(&runtime, provider, &state).map_err(fail)?,
+                client::authorize(&runtime, provider, &state, &selectors).map_err(fail)?,
                 None,
             ),
             Protocol::OpenIdConnect => {
