@@ -28,9 +28,11 @@ impl Mailer for FileMailer {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| delivery(&self.dir, &e))?;
+        // The time first, to the nanosecond: the inbox sorts by name, and two mails written
+        // within one millisecond still come in the order they were written.
         let stem = format!(
             "{}-{}-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.9fZ"),
             mail.template,
             mail.id.as_uuid().simple()
         );

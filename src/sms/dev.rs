@@ -10,8 +10,12 @@ use tokio::io::AsyncWriteExt as _;
 use super::{SmsError, TextSender};
 use crate::model::{PhoneNumber, Secret, Timestamp};
 
-/// The UTC time a file was written, first in its name: names sort by age.
-const NAME_TIME: &str = "%Y%m%dT%H%M%S%.3fZ";
+/// The UTC time a file was written, first in its name: names sort by age. To the
+/// nanosecond: two texts sent within one millisecond (a test, a burst) still sort in the
+/// order they were written.
+const NAME_TIME: &str = "%Y%m%dT%H%M%S%.9fZ";
+/// Reads it back, and the millisecond names earlier versions wrote.
+const NAME_TIME_READ: &str = "%Y%m%dT%H%M%S%.fZ";
 
 pub struct DevSender {
     dir: PathBuf,
@@ -105,7 +109,7 @@ pub async fn read_texts(dir: &Path, limit: usize) -> Vec<WrittenText> {
 /// The time in the name of a file `send` wrote (`<time>-<id>.txt`); `None` for other files.
 fn written_at(name: &str) -> Option<Timestamp> {
     let (time, _) = name.strip_suffix(".txt")?.split_once('-')?;
-    let time = chrono::NaiveDateTime::parse_from_str(time, NAME_TIME).ok()?;
+    let time = chrono::NaiveDateTime::parse_from_str(time, NAME_TIME_READ).ok()?;
     Some(time.and_utc())
 }
 
@@ -187,5 +191,18 @@ mod tests {
         assert_eq!(read_texts(&dir, 1).await.len(), 1);
         assert!(read_texts(&dir.join("missing"), 10).await.is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn names_carry_the_time_to_the_nanosecond_and_old_ones_still_read() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-06T02:50:01.123456789Z")
+            .unwrap()
+            .to_utc();
+        let name = format!("{}-abc.txt", at.format(NAME_TIME));
+        assert_eq!(name, "20261206T025001.123456789Z-abc.txt");
+        assert_eq!(written_at(&name), Some(at));
+        let old = written_at("20261206T025001.123Z-abc.txt").unwrap();
+        assert_eq!(old.timestamp_subsec_millis(), 123);
+        assert_eq!(written_at("notes.txt"), None);
     }
 }
