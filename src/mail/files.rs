@@ -11,6 +11,12 @@ use tokio::io::AsyncWriteExt as _;
 use super::{MailError, Mailer, build_message};
 use crate::model::OutboxMail;
 
+/// The UTC time a development file was written, first in its name, to the nanosecond: the
+/// development inbox (`Auth::dev_inbox`) lists mails and `dev` SMS texts together by file
+/// name, so both folders name their files with this, and two written within one
+/// millisecond still come in the order they were written.
+pub const DEV_FILE_TIME: &str = "%Y%m%dT%H%M%S%.9fZ";
+
 pub struct FileMailer {
     dir: PathBuf,
 }
@@ -28,11 +34,9 @@ impl Mailer for FileMailer {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| delivery(&self.dir, &e))?;
-        // The time first, to the nanosecond: the inbox sorts by name, and two mails written
-        // within one millisecond still come in the order they were written.
         let stem = format!(
             "{}-{}-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S%.9fZ"),
+            chrono::Utc::now().format(DEV_FILE_TIME),
             mail.template,
             mail.id.as_uuid().simple()
         );

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use crate::config::Config;
 use crate::model::{OutboxMail, Secret, UserId};
 
-pub use files::{FileMailer, InboxEntry, InboxKind, read_inbox};
+pub use files::{DEV_FILE_TIME, FileMailer, InboxEntry, InboxKind, read_inbox};
 pub use message::{Composer, build_message};
 pub use smtp::SmtpMailer;
 pub use templates::Templates;

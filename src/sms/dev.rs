@@ -8,13 +8,11 @@ use async_trait::async_trait;
 use tokio::io::AsyncWriteExt as _;
 
 use super::{SmsError, TextSender};
+use crate::mail::DEV_FILE_TIME;
 use crate::model::{PhoneNumber, Secret, Timestamp};
 
-/// The UTC time a file was written, first in its name: names sort by age. To the
-/// nanosecond: two texts sent within one millisecond (a test, a burst) still sort in the
-/// order they were written.
-const NAME_TIME: &str = "%Y%m%dT%H%M%S%.9fZ";
-/// Reads it back, and the millisecond names earlier versions wrote.
+/// Reads back the time in a file's name (written with `DEV_FILE_TIME`), and the millisecond
+/// names earlier versions wrote.
 const NAME_TIME_READ: &str = "%Y%m%dT%H%M%S%.fZ";
 
 pub struct DevSender {
@@ -38,7 +36,7 @@ impl TextSender for DevSender {
         tokio::fs::create_dir_all(&self.dir).await.map_err(failed)?;
         let name = format!(
             "{}-{}.txt",
-            chrono::Utc::now().format(NAME_TIME),
+            chrono::Utc::now().format(DEV_FILE_TIME),
             uuid::Uuid::new_v4().simple()
         );
         let path = self.dir.join(name);
@@ -198,7 +196,7 @@ mod tests {
         let at = chrono::DateTime::parse_from_rfc3339("2026-12-06T02:50:01.123456789Z")
             .unwrap()
             .to_utc();
-        let name = format!("{}-abc.txt", at.format(NAME_TIME));
+        let name = format!("{}-abc.txt", at.format(DEV_FILE_TIME));
         assert_eq!(name, "20261206T025001.123456789Z-abc.txt");
         assert_eq!(written_at(&name), Some(at));
         let old = written_at("20261206T025001.123Z-abc.txt").unwrap();
