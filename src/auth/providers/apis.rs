@@ -20,12 +20,16 @@ pub(super) struct Quirks {
     pub credentials_in_body: bool,
     /// Fixed extra parameters of the authorization URL.
     pub authorize_params: &'static [(&'static str, &'static str)],
+    /// Authorization parameters a sign-in may choose itself (Nhost's
+    /// `providerSpecificParams`); chosen ones replace the configured defaults.
+    pub selectors: &'static [&'static str],
 }
 
 const STANDARD: Quirks = Quirks {
     pkce: true,
     credentials_in_body: false,
     authorize_params: &[],
+    selectors: &[],
 };
 
 /// PKCE goes to the providers that document it (GitHub, GitLab, Spotify, Discord, which
@@ -45,7 +49,11 @@ pub(super) fn quirks(provider: &str) -> Quirks {
             pkce: false,
             ..STANDARD
         },
-        "facebook" | "workos" => body,
+        "facebook" => body,
+        "workos" => Quirks {
+            selectors: &["connection", "organization"],
+            ..body
+        },
         "twitch" | "windowslive" => Quirks {
             pkce: false,
             ..body

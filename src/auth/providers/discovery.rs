@@ -147,13 +147,14 @@ impl OidcCache {
                 Cached::refreshed(old.map(|e| &e.keys), fetched, now, name)?
             }
         };
-        let metadata = document.value.clone().set_jwks(keys.value.clone());
         let kid_refetched_at = old.and_then(|e| e.kid_refetched_at);
-        *entry = Some(Entry {
+        let fresh = Entry {
             document,
             keys,
             kid_refetched_at,
-        });
+        };
+        let metadata = fresh.metadata();
+        *entry = Some(fresh);
         Ok(metadata)
     }
 

@@ -82,19 +82,20 @@ pub struct ProviderSelectors {
 const SELECTOR_LIMIT: usize = 256;
 
 impl ProviderSelectors {
-    /// The authorization parameters these become for `provider`: none unless it takes them;
-    /// an empty, overlong or control-character value is refused before the browser leaves.
+    /// The authorization parameters these become for `provider`: those it takes (its
+    /// `Quirks::selectors`); an empty, overlong or control-character value is refused before
+    /// the browser leaves.
     fn params(&self, provider: &ProviderConfig) -> Result<Vec<(&'static str, String)>, Error> {
-        if provider.spec.name != "workos" {
-            return Ok(Vec::new());
-        }
+        let taken = apis::quirks(provider.spec.name).selectors;
         let named = [
             ("connection", &self.connection),
             ("organization", &self.organization),
         ];
         let mut params = Vec::new();
         for (name, value) in named {
-            let Some(value) = value else { continue };
+            let Some(value) = value.as_ref().filter(|_| taken.contains(&name)) else {
+                continue;
+            };
             if value.is_empty()
                 || value.len() > SELECTOR_LIMIT
                 || value.chars().any(char::is_control)
