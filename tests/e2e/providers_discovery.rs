@@ -28,6 +28,12 @@ async fn id_token_status(app: &TestApp, token: &str) -> u16 {
     app.post("/signin/idtoken", &body).await.status
 }
 
+/// `POST /signin/idtoken`'s status for a token about `sub` signed by the mock: with its
+/// published key, or (`stray`) with a key it never published.
+async fn sign_in_as(app: &TestApp, mock: &OAuthMock, sub: &str, stray: bool) -> u16 {
+    id_token_status(app, &mock.sign(claims(sub), stray).await).await
+}
+
 async fn discovery_and_keys_are_cached(app: TestApp) {
     let mock = OAuthMock::start();
     mock.control(json!({ "cacheControl": "public, max-age=3600" }))
@@ -37,8 +43,7 @@ async fn discovery_and_keys_are_cached(app: TestApp) {
 
     // Two ID-token sign-ins and a whole redirect flow: one fetch of each.
     for sub in ["c-1", "c-2"] {
-        let token = mock.sign(claims(sub), false).await;
-        assert_eq!(id_token_status(&app, &token).await, 200, "{sub}");
+        assert_eq!(sign_in_as(&app, &mock, sub, false).await, 200, "{sub}");
     }
     let (_, ended) = sign_in(&app, "google").await;
     assert_eq!(user_of(&app, &ended).await["email"], "ada@example.test");
@@ -56,15 +61,13 @@ async fn discovery_and_keys_are_cached(app: TestApp) {
     // Tokens with unknown kids: refused, and within a minute of the last fetch they do not
     // make us ask the provider again, however many come.
     for _ in 0..3 {
-        let stray = mock.sign(claims("c-5"), true).await;
-        assert_eq!(id_token_status(&app, &stray).await, 400);
+        assert_eq!(sign_in_as(&app, &mock, "c-5", true).await, 400);
     }
     assert_eq!(fetches(&mock).await, (1, 2));
     // A minute later one such token may refetch once more (still refused).
     app.advance(Duration::from_secs(61));
     for _ in 0..2 {
-        let stray = mock.sign(claims("c-5"), true).await;
-        assert_eq!(id_token_status(&app, &stray).await, 400);
+        assert_eq!(sign_in_as(&app, &mock, "c-5", true).await, 400);
     }
     assert_eq!(fetches(&mock).await, (1, 3));
     assert_eq!(
@@ -75,8 +78,7 @@ async fn discovery_and_keys_are_cached(app: TestApp) {
     // Past max-age both are fetched again, once.
     app.advance(Duration::from_secs(3600));
     for sub in ["c-6", "c-7"] {
-        let token = mock.sign(claims(sub), false).await;
-        assert_eq!(id_token_status(&app, &token).await, 200, "{sub}");
+        assert_eq!(sign_in_as(&app, &mock, sub, false).await, 200, "{sub}");
     }
     assert_eq!(fetches(&mock).await, (2, 4));
 }
@@ -88,15 +90,12 @@ async fn max_age_is_bounded_below(app: TestApp) {
     mock.control(json!({ "cacheControl": "no-store, max-age=0" }))
         .await;
     let app = serve(app, mock.google_vars()).await;
-    let token = mock.sign(claims("f-1"), false).await;
-    assert_eq!(id_token_status(&app, &token).await, 200);
+    assert_eq!(sign_in_as(&app, &mock, "f-1", false).await, 200);
     app.advance(Duration::from_secs(30));
-    let token = mock.sign(claims("f-2"), false).await;
-    assert_eq!(id_token_status(&app, &token).await, 200);
+    assert_eq!(sign_in_as(&app, &mock, "f-2", false).await, 200);
     assert_eq!(fetches(&mock).await, (1, 1));
     app.advance(Duration::from_secs(31));
-    let token = mock.sign(claims("f-3"), false).await;
-    assert_eq!(id_token_status(&app, &token).await, 200);
+    assert_eq!(sign_in_as(&app, &mock, "f-3", false).await, 200);
     assert_eq!(fetches(&mock).await, (2, 2));
 }
 both_backends!(max_age_is_bounded_below);
@@ -106,8 +105,7 @@ async fn an_unreachable_provider_is_served_from_the_copy_held(app: TestApp) {
     mock.control(json!({ "cacheControl": "public, max-age=3600" }))
         .await;
     let app = serve(app, mock.google_vars()).await;
-    let token = mock.sign(claims("s-1"), false).await;
-    assert_eq!(id_token_status(&app, &token).await, 200);
+    assert_eq!(sign_in_as(&app, &mock, "s-1", false).await, 200);
     assert_eq!(fetches(&mock).await, (1, 1));
 
     // The provider's discovery and key endpoints go down, and our copy goes stale: it keeps
@@ -116,8 +114,7 @@ async fn an_unreachable_provider_is_served_from_the_copy_held(app: TestApp) {
     mock.control(json!({ "metadataDown": true })).await;
     app.advance(Duration::from_secs(3601));
     for sub in ["s-2", "s-3"] {
-        let token = mock.sign(claims(sub), false).await;
-        assert_eq!(id_token_status(&app, &token).await, 200, "{sub}");
+        assert_eq!(sign_in_as(&app, &mock, sub, false).await, 200, "{sub}");
     }
     let (_, ended) = sign_in(&app, "google").await;
     assert_eq!(user_of(&app, &ended).await["email"], "ada@example.test");
@@ -125,8 +122,7 @@ async fn an_unreachable_provider_is_served_from_the_copy_held(app: TestApp) {
 
     // A token naming a key we do not hold cannot have the keys refetched: it is refused as
     // any badly signed token is (400), not answered with a server error.
-    let stray = mock.sign(claims("s-4"), true).await;
-    assert_eq!(id_token_status(&app, &stray).await, 400);
+    assert_eq!(sign_in_as(&app, &mock, "s-4", true).await, 400);
     assert_eq!(fetches(&mock).await, (2, 3));
     assert_eq!(
         app.store.user_by_provider("google", "s-4").await.unwrap(),
@@ -134,15 +130,13 @@ async fn an_unreachable_provider_is_served_from_the_copy_held(app: TestApp) {
     );
 
     app.advance(Duration::from_secs(61));
-    let token = mock.sign(claims("s-5"), false).await;
-    assert_eq!(id_token_status(&app, &token).await, 200);
+    assert_eq!(sign_in_as(&app, &mock, "s-5", false).await, 200);
     assert_eq!(fetches(&mock).await, (3, 4));
 
     // Six hours past its freshness the copy is no longer trusted: sign-ins fail, nothing is
     // stored.
     app.advance(Duration::from_secs(6 * 3600));
-    let token = mock.sign(claims("s-6"), false).await;
-    assert_eq!(id_token_status(&app, &token).await, 500);
+    assert_eq!(sign_in_as(&app, &mock, "s-6", false).await, 500);
     assert_eq!(
         app.store.user_by_provider("google", "s-6").await.unwrap(),
         None
@@ -152,8 +146,7 @@ async fn an_unreachable_provider_is_served_from_the_copy_held(app: TestApp) {
     mock.control(json!({ "metadataDown": false })).await;
     let before = fetches(&mock).await;
     for sub in ["s-7", "s-8"] {
-        let token = mock.sign(claims(sub), false).await;
-        assert_eq!(id_token_status(&app, &token).await, 200, "{sub}");
+        assert_eq!(sign_in_as(&app, &mock, sub, false).await, 200, "{sub}");
     }
     assert_eq!(fetches(&mock).await, (before.0 + 1, before.1 + 1));
 }

@@ -460,12 +460,8 @@ async fn workos_takes_a_connection_or_organization_per_sign_in(app: TestApp) {
         )
     };
 
-    let (to, _) = follow(
-        &app,
-        &start("workos", &format!("connection={CONNECTION}")),
-        None,
-    )
-    .await;
+    let with_connection = start("workos", &format!("connection={CONNECTION}"));
+    let (to, _) = follow(&app, &with_connection, None).await;
     assert_eq!(param(&to, "connection").as_deref(), Some(CONNECTION));
     assert_eq!(param(&to, "organization"), None, "{to}");
     let (to, _) = follow(
@@ -486,12 +482,7 @@ async fn workos_takes_a_connection_or_organization_per_sign_in(app: TestApp) {
         verified: false,
     };
     describe(&mock, workos, &account).await;
-    let (to, cookie) = follow(
-        &app,
-        &start("workos", &format!("connection={CONNECTION}")),
-        None,
-    )
-    .await;
+    let (to, cookie) = follow(&app, &with_connection, None).await;
     let (callback, _) = follow(&app, to.as_str(), None).await;
     let (ended, _) = follow(&app, callback.as_str(), cookie.as_deref()).await;
     let session = session_of(&app, &ended).await;
